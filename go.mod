@@ -1,0 +1,3 @@
+module github.com/pgchaos/pgchaos
+
+go 1.26.8

@@ -1,0 +1,280 @@
+package history
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Outcome is the fate of one write, as the client saw it. There are three,
+// never two: see DESIGN.md, "The ledger".
+type Outcome uint8
+
+const (
+	// Pending is an invoked write whose outcome was never recorded (the harness
+	// stopped mid-write). Checkers treat it exactly like Unknown.
+	Pending Outcome = iota
+	// OK means the commit was acknowledged by the server.
+	OK
+	// Fail means the write was certainly not applied.
+	Fail
+	// Unknown means the write was sent but no acknowledgement came back.
+	Unknown
+)
+
+// String returns the ledger spelling of the outcome.
+func (o Outcome) String() string {
+	switch o {
+	case OK:
+		return "ok"
+	case Fail:
+		return "fail"
+	case Unknown:
+		return "unknown"
+	default:
+		return "pending"
+	}
+}
+
+// Indeterminate reports whether the write may or may not have been applied.
+func (o Outcome) Indeterminate() bool { return o == Unknown || o == Pending }
+
+// LSN is a PostgreSQL write-ahead log position.
+type LSN uint64
+
+// String formats the LSN the way PostgreSQL does: "16/B374D848".
+func (l LSN) String() string {
+	return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64(l)&0xFFFFFFFF)
+}
+
+// ParseLSN parses PostgreSQL's "X/X" notation.
+func ParseLSN(s string) (LSN, error) {
+	hi, lo, ok := strings.Cut(s, "/")
+	if !ok {
+		return 0, fmt.Errorf("parsing LSN %q: want the form X/X", s)
+	}
+	h, err := strconv.ParseUint(hi, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("parsing LSN %q: %w", s, err)
+	}
+	l, err := strconv.ParseUint(lo, 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("parsing LSN %q: %w", s, err)
+	}
+	return LSN(h<<32 | l), nil
+}
+
+// NodeID indexes Trial.Nodes: the servers that acknowledged writes.
+type NodeID uint16
+
+// NoNode marks an operation that no server acknowledged.
+const NoNode NodeID = 0xFFFF
+
+// Node is one server as the workload met it through a connection.
+type Node struct {
+	// Server is the address the server reported for the connection
+	// (inet_server_addr:inet_server_port), or the dialled host:port.
+	Server string `json:"server"`
+	// Instance is a stable name: the server's cluster_name when set, else Server.
+	Instance string `json:"instance"`
+	// SystemID is the database system identifier (shared by a primary and
+	// its physical replicas).
+	SystemID string `json:"sysid,omitempty"`
+}
+
+// Op is one write of the ledger. IDs are dense: Trial.Ops[i].ID == i+1.
+// The layout is kept at 56 bytes: checkers hold millions of them.
+type Op struct {
+	ID int64
+	// Invoke and Return are offsets from the trial's start on the harness's
+	// monotonic clock. For an indeterminate op, Return is when the client gave
+	// up; the write may have taken effect at any later time.
+	Invoke time.Duration
+	Return time.Duration
+	// LSN is the server's WAL insert position returned with the commit (a
+	// lower bound of the commit record's position). Zero unless OK.
+	LSN LSN
+	// ServerClock is the server's clock_timestamp() at the write, in Unix
+	// microseconds. Zero unless OK.
+	ServerClock int64
+	Client      uint32
+	// Timeline is the timeline the acknowledging server was on. Zero unless OK.
+	Timeline uint32
+	// Err indexes Trial.Errors (0 = no error).
+	Err     uint32
+	Node    NodeID
+	Outcome Outcome
+}
+
+// Instance is one server the monitor observes.
+type Instance struct {
+	Name string `json:"name"`
+	// Target is the redacted connection string the monitor used.
+	Target string `json:"target"`
+}
+
+// InstanceID indexes Trial.Instances.
+type InstanceID uint16
+
+// Observation is one poll of one instance by the monitor.
+type Observation struct {
+	At         time.Duration
+	WriteLSN   LSN // pg_current_wal_lsn() on a primary
+	ReceiveLSN LSN // pg_last_wal_receive_lsn() on a replica
+	ReplayLSN  LSN // pg_last_wal_replay_lsn() on a replica
+	Timeline   uint32
+	Err        uint32 // indexes Trial.Errors when unreachable
+	Instance   InstanceID
+	Reachable  bool
+	InRecovery bool
+	// Streaming reports a WAL receiver in state "streaming".
+	Streaming bool
+}
+
+// FaultWindow is one injected fault: when it started and when it was reverted.
+type FaultWindow struct {
+	Name     string        `json:"name"`
+	Target   string        `json:"target,omitempty"`
+	Injected time.Duration `json:"injected_ns"`
+	// Recovered is when the fault was reverted; zero if it never was.
+	Recovered time.Duration `json:"recovered_ns,omitempty"`
+	Detail    string        `json:"detail,omitempty"`
+}
+
+// Event is a named moment of a trial (a stage of recovery, a manual action).
+type Event struct {
+	At     time.Duration `json:"at_ns"`
+	Kind   string        `json:"kind"`
+	Detail string        `json:"detail,omitempty"`
+}
+
+// Well-known event kinds, used as stages of unavailability.
+const (
+	EventPromoted        = "new-primary-elected"
+	EventEndpointSwitch  = "endpoint-switched"
+	EventClientsRedirect = "clients-redirected"
+)
+
+// TimelineSwitch is one line of a timeline history file: timeline TLI ended
+// at SwitchLSN and its child began there.
+type TimelineSwitch struct {
+	TLI       uint32 `json:"tli"`
+	SwitchLSN LSN    `json:"switch_lsn"`
+}
+
+// IDRange is an inclusive range of write ids.
+type IDRange struct {
+	First int64 `json:"first"`
+	Last  int64 `json:"last"`
+}
+
+// InstanceState is what was read from one instance after recovery.
+type InstanceState struct {
+	Name      string `json:"name"`
+	Server    string `json:"server,omitempty"`
+	Reachable bool   `json:"reachable"`
+	Error     string `json:"error,omitempty"`
+	// Primary is true when the instance was not in recovery.
+	Primary  bool   `json:"primary"`
+	Timeline uint32 `json:"timeline,omitempty"`
+	LSN      LSN    `json:"lsn,omitempty"`
+	// History is the timeline history of Timeline (empty on timeline 1);
+	// HistoryError says why it could not be read.
+	History      []TimelineSwitch `json:"history,omitempty"`
+	HistoryError string           `json:"history_error,omitempty"`
+	// Present holds the ids in the workload's table, sorted, as ranges.
+	Present []IDRange `json:"present,omitempty"`
+	// Duplicates lists ids found more than once, with their counts.
+	Duplicates []Duplicate `json:"duplicates,omitempty"`
+	Rows       int64       `json:"rows"`
+}
+
+// Duplicate is an id present Count times in a final table.
+type Duplicate struct {
+	ID    int64 `json:"id"`
+	Count int64 `json:"count"`
+}
+
+// FinalState is the state read from every instance after recovery.
+type FinalState struct {
+	// ReadAt is the offset from the trial's start at which it was read.
+	ReadAt    time.Duration   `json:"read_at_ns"`
+	Instances []InstanceState `json:"instances"`
+}
+
+// Authoritative returns the instance whose data is the cluster's data: the
+// only reachable primary, or, when there is none, the first reachable
+// instance. It returns -1 when no instance was read.
+func (f *FinalState) Authoritative() int {
+	if f == nil {
+		return -1
+	}
+	first := -1
+	for i, in := range f.Instances {
+		if !in.Reachable || in.Error != "" {
+			continue
+		}
+		if in.Primary {
+			return i
+		}
+		if first < 0 {
+			first = i
+		}
+	}
+	return first
+}
+
+// Meta describes how a trial was run.
+type Meta struct {
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	Start   time.Time `json:"start"`
+	Target  string    `json:"target,omitempty"`
+	Clients int       `json:"clients,omitempty"`
+	Rate    float64   `json:"rate,omitempty"`
+	Table   string    `json:"table,omitempty"`
+	Seed    int64     `json:"seed,omitempty"`
+	Command string    `json:"command,omitempty"`
+	PGChaos string    `json:"pgchaos,omitempty"`
+}
+
+// Trial is everything recorded about one run, as the checkers read it.
+type Trial struct {
+	Meta  Meta
+	Nodes []Node
+	// Ops holds every invoked write, indexed by ID-1.
+	Ops []Op
+	// Truncated is true when the ledger has no end record: the harness
+	// stopped abruptly and the ledger is a prefix.
+	Truncated bool
+	// End is the offset of the end record (or of the last record seen).
+	End time.Duration
+	// Errors interns error messages; Errors[0] is "".
+	Errors       []string
+	Instances    []Instance
+	Observations []Observation
+	Faults       []FaultWindow
+	Events       []Event
+	Final        *FinalState
+}
+
+// Error returns the error message of an op or observation.
+func (t *Trial) Error(i uint32) string {
+	if int(i) < len(t.Errors) {
+		return t.Errors[i]
+	}
+	return ""
+}
+
+// NodeName names a node for people: "pg1 (127.0.0.1:5433)".
+func (t *Trial) NodeName(n NodeID) string {
+	if int(n) >= len(t.Nodes) {
+		return "-"
+	}
+	nd := t.Nodes[n]
+	if nd.Instance == "" || nd.Instance == nd.Server {
+		return nd.Server
+	}
+	return nd.Instance + " (" + nd.Server + ")"
+}
