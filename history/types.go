@@ -247,9 +247,11 @@ type Meta struct {
 	Clients int       `json:"clients,omitempty"`
 	Rate    float64   `json:"rate,omitempty"`
 	Table   string    `json:"table,omitempty"`
-	Seed    int64     `json:"seed,omitempty"`
-	Command string    `json:"command,omitempty"`
-	PGChaos string    `json:"pgchaos,omitempty"`
+	// Run tags the rows this trial wrote in Table.
+	Run     int64  `json:"run,omitempty"`
+	Seed    int64  `json:"seed,omitempty"`
+	Command string `json:"command,omitempty"`
+	PGChaos string `json:"pgchaos,omitempty"`
 }
 
 // Trial is everything recorded about one run, as the checkers read it.

@@ -1,0 +1,433 @@
+package workload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"regexp"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgchaos/pgchaos/history"
+)
+
+// DefaultTable is the table the workload writes to.
+const DefaultTable = "pgchaos_writes"
+
+// Config describes one workload run.
+type Config struct {
+	// DSN is a libpq connection string or URL; multi-host with
+	// target_session_attrs=read-write makes clients follow a moving primary.
+	DSN string
+	// MoreDSNs, when set, spread the clients round-robin over DSN and these
+	// (client i uses the (i mod n)-th): clients on two primaries at once.
+	MoreDSNs []string
+	// Clients is the number of concurrent clients, one connection each.
+	Clients int
+	// Rate is the total target of write attempts per second; 0 is unlimited.
+	Rate float64
+	// Duration bounds the run; 0 runs until the context is cancelled.
+	Duration time.Duration
+	// OpTimeout bounds one write (default 5s); past it the write is unknown.
+	OpTimeout time.Duration
+	// ConnectTimeout bounds one connection attempt per host when the DSN
+	// sets none (default 2s).
+	ConnectTimeout time.Duration
+	// BackoffMin and BackoffMax bound the jittered reconnect backoff
+	// (defaults 10ms and 200ms).
+	BackoffMin, BackoffMax time.Duration
+	// Table is the workload's table (default DefaultTable).
+	Table string
+	// Run tags this run's rows, so a table shared by many runs stays
+	// checkable. Zero picks a random one.
+	Run    int64
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() {
+	if c.Clients <= 0 {
+		c.Clients = 4
+	}
+	if c.OpTimeout <= 0 {
+		c.OpTimeout = 5 * time.Second
+	}
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 2 * time.Second
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = 10 * time.Millisecond
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = 200 * time.Millisecond
+	}
+	if c.Table == "" {
+		c.Table = DefaultTable
+	}
+	if c.Run == 0 {
+		c.Run = rand.Int64N(1<<53) + 1
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+var identRE = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// ParseDSN validates a connection string and applies the connect timeout
+// when it sets none. Errors read well on one line.
+func ParseDSN(dsn string, connectTimeout time.Duration) (*pgx.ConnConfig, error) {
+	if dsn == "" {
+		return nil, errors.New("empty connection string")
+	}
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("not a PostgreSQL connection string (libpq key=value or postgres:// URL): %w", err)
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = connectTimeout
+	}
+	return cfg, nil
+}
+
+// Stats are live counters for progress display. Safe for concurrent use.
+type Stats struct {
+	OK, Fail, Unknown atomic.Int64
+	current           atomic.Value // string: the last node that acknowledged
+}
+
+// Current returns the name of the server that acknowledged the latest write.
+func (s *Stats) Current() string {
+	v, _ := s.current.Load().(string)
+	return v
+}
+
+// Workload is one configured run.
+type Workload struct {
+	cfg    Config
+	conns  []*pgx.ConnConfig
+	ledger *history.Ledger
+	Stats  Stats
+}
+
+// New validates cfg. The ledger receives every write.
+func New(cfg Config, ledger *history.Ledger) (*Workload, error) {
+	cfg.defaults()
+	if !identRE.MatchString(cfg.Table) {
+		return nil, fmt.Errorf("table name %q: use lower-case letters, digits and _", cfg.Table)
+	}
+	w := &Workload{cfg: cfg, ledger: ledger}
+	for _, d := range append([]string{cfg.DSN}, cfg.MoreDSNs...) {
+		cc, err := ParseDSN(d, cfg.ConnectTimeout)
+		if err != nil {
+			return nil, err
+		}
+		w.conns = append(w.conns, cc)
+	}
+	return w, nil
+}
+
+// Config returns the effective configuration.
+func (w *Workload) Config() Config { return w.cfg }
+
+// Prepare connects once and creates the workload's table if it is missing.
+// Its errors are the user's to fix (see SetupError).
+func (w *Workload) Prepare(ctx context.Context) error {
+	for _, cc := range w.conns {
+		if err := Prepare(ctx, cc, w.cfg.Table); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Prepare creates table on the server cc reaches, if missing.
+func Prepare(ctx context.Context, cc *pgx.ConnConfig, table string) error {
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return explainConnect(cc, err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var exists bool
+	err = conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&exists)
+	if err != nil {
+		return &SetupError{Msg: fmt.Sprintf("checking table %s: %v", table, err)}
+	}
+	if exists {
+		return nil
+	}
+	_, err = conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS `+table+` (
+		run bigint NOT NULL,
+		id bigint NOT NULL,
+		client integer NOT NULL,
+		at timestamptz NOT NULL DEFAULT clock_timestamp())`)
+	if err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" {
+			return &SetupError{Msg: fmt.Sprintf("role %q may not create table %s (%s); grant it CREATE on the schema, or create the table as documented in the README", cc.User, table, pgErr.Message)}
+		}
+		if errors.As(err, &pgErr) && pgErr.Code == "25006" {
+			return &SetupError{Msg: fmt.Sprintf("server %s is read-only (a standby?); point --dsn at the primary or add target_session_attrs=read-write", cc.Host)}
+		}
+		return &SetupError{Msg: fmt.Sprintf("creating table %s: %v", table, err)}
+	}
+	return nil
+}
+
+// SetupError is a problem with the user's input or target (bad DSN,
+// unreachable server, wrong password, missing privilege): not a harness bug.
+type SetupError struct{ Msg string }
+
+func (e *SetupError) Error() string { return e.Msg }
+
+func explainConnect(cc *pgx.ConnConfig, err error) error {
+	where := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "28P01", "28000":
+			return &SetupError{Msg: fmt.Sprintf("authentication failed for user %q at %s (%s); check the user and password in the DSN", cc.User, where, pgErr.Message)}
+		case "3D000":
+			return &SetupError{Msg: fmt.Sprintf("database %q does not exist at %s; create it or fix dbname in the DSN", cc.Database, where)}
+		}
+		return &SetupError{Msg: fmt.Sprintf("server at %s refused the connection: %s (SQLSTATE %s)", where, pgErr.Message, pgErr.Code)}
+	}
+	return &SetupError{Msg: fmt.Sprintf("cannot connect to PostgreSQL at %s: %v; check the DSN and that the server is running", where, unwrapAll(err))}
+}
+
+// unwrapAll returns the innermost error message of a connect failure, which
+// is the one that says what happened (refused, timeout, no such host).
+func unwrapAll(err error) error {
+	for {
+		u := errors.Unwrap(err)
+		if u == nil {
+			return err
+		}
+		err = u
+	}
+}
+
+// Run drives the clients until the duration passes or ctx is cancelled. A
+// cancelled ctx stops new writes; writes in flight complete or time out on
+// their own (a cancelled write would be an unknown for no reason).
+func (w *Workload) Run(ctx context.Context) error {
+	if w.cfg.Duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, w.cfg.Duration)
+		defer cancel()
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, w.cfg.Clients)
+	for c := 0; c < w.cfg.Clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[c] = w.client(ctx, uint32(c))
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+type session struct {
+	conn *pgx.Conn
+	node history.NodeID
+	name string
+}
+
+func (w *Workload) client(ctx context.Context, id uint32) error {
+	log := w.cfg.Logger.With("client", id)
+	rng := rand.New(rand.NewPCG(uint64(w.cfg.Run), uint64(id)))
+	var interval time.Duration
+	if w.cfg.Rate > 0 {
+		interval = time.Duration(float64(time.Second) * float64(w.cfg.Clients) / w.cfg.Rate)
+	}
+	next := time.Now()
+	if interval > 0 {
+		next = next.Add(time.Duration(rng.Int64N(int64(interval))))
+	}
+	var s *session
+	defer func() {
+		if s != nil {
+			_ = s.conn.Close(context.Background())
+		}
+	}()
+	backoff := time.Duration(0)
+	insert := `INSERT INTO ` + w.cfg.Table + ` (run, id, client) VALUES ($1, $2, $3)
+		RETURNING pg_current_wal_insert_lsn()::text, pg_walfile_name(pg_current_wal_insert_lsn()),
+		(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`
+	for {
+		if interval > 0 {
+			if !sleepUntil(ctx, next) {
+				return nil
+			}
+			next = next.Add(interval)
+			if lag := time.Since(next); lag > 2*time.Second {
+				next = time.Now() // do not burst to catch up after an outage
+			}
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		opID, _, err := w.ledger.Begin(id)
+		if err != nil {
+			return fmt.Errorf("client %d: %w", id, err)
+		}
+		opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.OpTimeout)
+		if s == nil {
+			s, err = w.connect(opCtx, w.conns[int(id)%len(w.conns)])
+			if err != nil {
+				err = errNotSent{err}
+			}
+		}
+		var lsnText, walfile string
+		var clock int64
+		if err == nil {
+			err = s.conn.QueryRow(opCtx, insert, w.cfg.Run, opID, int32(id)).Scan(&lsnText, &walfile, &clock)
+		}
+		cancel()
+		out := Classify(err)
+		if out == history.OK {
+			ack, perr := parseAck(lsnText, walfile)
+			if perr != nil {
+				// The server answered something we cannot read: the write
+				// happened, but the evidence is bad. Record it as unknown
+				// rather than invent evidence.
+				out, err = history.Unknown, perr
+			} else {
+				ack.Node, ack.ServerClock = s.node, clock
+				if _, lerr := w.ledger.Acked(opID, ack); lerr != nil {
+					return fmt.Errorf("client %d: %w", id, lerr)
+				}
+				w.Stats.OK.Add(1)
+				w.Stats.current.Store(s.name)
+				backoff = 0
+				continue
+			}
+		}
+		if _, lerr := w.ledger.Finished(opID, out, err); lerr != nil {
+			return fmt.Errorf("client %d: %w", id, lerr)
+		}
+		if out == history.Fail {
+			w.Stats.Fail.Add(1)
+		} else {
+			w.Stats.Unknown.Add(1)
+		}
+		log.Debug("write did not succeed", "id", opID, "outcome", out, "err", err)
+		// After any error the connection's state is unknown, or it points
+		// at a server that may no longer be the primary: start afresh.
+		if s != nil {
+			_ = s.conn.Close(context.Background())
+			s = nil
+		}
+		if backoff == 0 {
+			backoff = w.cfg.BackoffMin
+		} else if backoff *= 2; backoff > w.cfg.BackoffMax {
+			backoff = w.cfg.BackoffMax
+		}
+		jittered := backoff/2 + time.Duration(rng.Int64N(int64(backoff)))
+		if !sleepUntil(ctx, time.Now().Add(jittered)) {
+			return nil
+		}
+	}
+}
+
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.C:
+		return true
+	}
+}
+
+// connect opens a connection and records the server it reached.
+func (w *Workload) connect(ctx context.Context, cc *pgx.ConnConfig) (*session, error) {
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		return nil, err
+	}
+	n, err := Identify(ctx, conn)
+	if err != nil {
+		_ = conn.Close(context.Background())
+		return nil, err
+	}
+	id, err := w.ledger.Node(n)
+	if err != nil {
+		_ = conn.Close(context.Background())
+		return nil, err
+	}
+	name := n.Instance
+	if name == "" {
+		name = n.Server
+	}
+	return &session{conn: conn, node: id, name: name}, nil
+}
+
+// Identify asks the server who it is: its address, cluster_name and system
+// identifier. The address falls back to the dialled peer for Unix sockets.
+func Identify(ctx context.Context, conn *pgx.Conn) (history.Node, error) {
+	var addr *string
+	var port *int32
+	var clusterName string
+	err := conn.QueryRow(ctx, `SELECT host(inet_server_addr()), inet_server_port(), current_setting('cluster_name')`).
+		Scan(&addr, &port, &clusterName)
+	if err != nil {
+		return history.Node{}, fmt.Errorf("identifying server: %w", err)
+	}
+	var n history.Node
+	if addr != nil && port != nil {
+		n.Server = net.JoinHostPort(*addr, strconv.Itoa(int(*port)))
+	} else {
+		cfg := conn.PgConn()
+		n.Server = net.JoinHostPort(cfg.Conn().RemoteAddr().String(), strconv.Itoa(int(conn.Config().Port)))
+	}
+	n.Instance = clusterName
+	if n.Instance == "" {
+		n.Instance = n.Server
+	}
+	// pg_control_system() may be restricted; the identifier is optional.
+	var sysid string
+	if err := conn.QueryRow(ctx, `SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid); err == nil {
+		n.SystemID = sysid
+	}
+	return n, nil
+}
+
+// parseAck turns the INSERT's RETURNING values into commit evidence.
+func parseAck(lsnText, walfile string) (history.Ack, error) {
+	lsn, err := history.ParseLSN(lsnText)
+	if err != nil {
+		return history.Ack{}, fmt.Errorf("reading commit evidence: %w", err)
+	}
+	tl, err := TimelineOfWALFile(walfile)
+	if err != nil {
+		return history.Ack{}, err
+	}
+	return history.Ack{LSN: lsn, Timeline: tl}, nil
+}
+
+// TimelineOfWALFile returns the timeline of a WAL segment file name: its first
+// eight hexadecimal digits.
+func TimelineOfWALFile(name string) (uint32, error) {
+	if len(name) < 24 {
+		return 0, fmt.Errorf("reading timeline: %q is not a WAL file name", name)
+	}
+	v, err := strconv.ParseUint(name[:8], 16, 32)
+	if err != nil {
+		return 0, fmt.Errorf("reading timeline of %q: %w", name, err)
+	}
+	return uint32(v), nil
+}
