@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pgchaos/pgchaos/history"
 )
@@ -51,7 +52,7 @@ func Classify(err error) history.Outcome {
 }
 
 var (
-	kvPassword  = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+	kvPassword  = regexp.MustCompile(`(?i)((?:^|\s)password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
 	urlPassword = regexp.MustCompile(`(?i)^(postgres(?:ql)?://[^:/@]*:)([^@]*)(@)`)
 	urlParam    = regexp.MustCompile(`(?i)([?&]password=)([^&]*)`)
 )
@@ -75,4 +76,14 @@ func UnredactDSN(dsn string) string {
 	s := strings.Replace(dsn, ":REDACTED@", "@", 1)
 	s = redactedKV.ReplaceAllString(s, "")
 	return strings.TrimSpace(danglingQuery.ReplaceAllString(s, ""))
+}
+
+// MultiHost reports whether a parsed DSN names more than one server.
+func MultiHost(cfg *pgx.ConnConfig) bool {
+	for _, f := range cfg.Fallbacks {
+		if f.Host != cfg.Host || f.Port != cfg.Port {
+			return true
+		}
+	}
+	return false
 }

@@ -133,7 +133,7 @@ func monitorTargets(dsns []string) ([]monitor.Target, error) {
 			return nil, fmt.Errorf("--monitor-dsn: %w", err)
 		}
 		name := net.JoinHostPort(cc.Host, strconv.Itoa(int(cc.Port)))
-		if len(cc.Fallbacks) > 0 {
+		if workload.MultiHost(cc) {
 			return nil, errors.New("--monitor-dsn: give one instance per flag, not a multi-host string")
 		}
 		seen[name]++
