@@ -1,0 +1,215 @@
+package assert
+
+import (
+	"cmp"
+	"math"
+	"math/bits"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/pgchaos/pgchaos/history"
+)
+
+// ackTimeline is the acknowledgements of a ledger in time order, framed by a
+// virtual first boundary (the first invocation) and a virtual last one (the
+// trial's end). Boundary k is: 0 the start, 1..M the k-th acknowledgement,
+// M+1 the end. Gap k is [boundary k, boundary k+1), for k in 0..M.
+//
+// It holds one int32 per acknowledged write: the index of the op in the
+// ledger, sorted by return time.
+type ackTimeline struct {
+	ops        []history.Op
+	acks       []int32
+	start, end time.Duration
+}
+
+// newAckTimeline sorts the acknowledged writes of ops by return time (equal
+// times in id order). end is the trial's recorded end; it is moved later if
+// the ledger holds a later time.
+func newAckTimeline(ops []history.Op, end time.Duration) *ackTimeline {
+	var (
+		n                  int
+		sorted                           = true
+		prevR              time.Duration = math.MinInt64
+		minR, maxR         time.Duration = math.MaxInt64, math.MinInt64
+		firstInv, lastSeen time.Duration = math.MaxInt64, math.MinInt64
+	)
+	for i := range ops {
+		op := &ops[i]
+		firstInv, lastSeen = min(firstInv, op.Invoke), max(lastSeen, op.Invoke)
+		if op.Outcome == history.Pending {
+			continue
+		}
+		r := op.Return
+		lastSeen = max(lastSeen, r)
+		if op.Outcome != history.OK {
+			continue
+		}
+		n++
+		if r < prevR {
+			sorted = false
+		}
+		prevR = r
+		minR, maxR = min(minR, r), max(maxR, r)
+	}
+	a := &ackTimeline{ops: ops, acks: make([]int32, n), start: firstInv, end: max(end, lastSeen)}
+	if len(ops) == 0 {
+		a.start, a.end = 0, max(end, 0)
+	}
+	if n == 0 {
+		return a
+	}
+	if sorted {
+		k := 0
+		for i := range ops {
+			if ops[i].Outcome == history.OK {
+				a.acks[k] = int32(i)
+				k++
+			}
+		}
+		return a
+	}
+	// A bucket sort by return time: acknowledgements arrive at a roughly
+	// steady rate and the ledger is already nearly in return order, so
+	// buckets of about 8 are sorted by insertion in linear time overall.
+	nb := uint64(n/8 + 1)
+	span := uint64(maxR - minR) // span+1 distinct times
+	shift := uint(bits.Len64(span / nb))
+	next := make([]int32, (span>>shift)+2)
+	for i := range ops {
+		if ops[i].Outcome == history.OK {
+			next[(uint64(ops[i].Return-minR)>>shift)+1]++
+		}
+	}
+	for b := 1; b < len(next); b++ {
+		next[b] += next[b-1]
+	}
+	for i := range ops {
+		if ops[i].Outcome == history.OK {
+			b := uint64(ops[i].Return-minR) >> shift
+			a.acks[next[b]] = int32(i)
+			next[b]++
+		}
+	}
+	lo := int32(0)
+	for b := 0; b < len(next)-1; b++ {
+		hi := next[b]
+		sortByReturn(ops, a.acks[lo:hi])
+		lo = hi
+	}
+	return a
+}
+
+// sortByReturn sorts op indices by return time, equal times by index.
+func sortByReturn(ops []history.Op, s []int32) {
+	if len(s) > 64 {
+		slices.SortFunc(s, func(x, y int32) int {
+			if c := cmp.Compare(ops[x].Return, ops[y].Return); c != 0 {
+				return c
+			}
+			return cmp.Compare(x, y)
+		})
+		return
+	}
+	// Insertion sort, stable: the bucket was filled in index order.
+	for i := 1; i < len(s); i++ {
+		x := s[i]
+		rx := ops[x].Return
+		j := i
+		for j > 0 && ops[s[j-1]].Return > rx {
+			s[j] = s[j-1]
+			j--
+		}
+		s[j] = x
+	}
+}
+
+// m returns the number of acknowledgements.
+func (a *ackTimeline) m() int { return len(a.acks) }
+
+// at returns boundary k (see ackTimeline).
+func (a *ackTimeline) at(k int) time.Duration {
+	if k <= 0 {
+		return a.start
+	}
+	if k > len(a.acks) {
+		return a.end
+	}
+	return a.ops[a.acks[k-1]].Return
+}
+
+// ackOp returns the op of boundary k, or nil for the virtual boundaries.
+func (a *ackTimeline) ackOp(k int) *history.Op {
+	if k <= 0 || k > len(a.acks) {
+		return nil
+	}
+	return &a.ops[a.acks[k-1]]
+}
+
+// gapCursor finds the gap holding a time. Asked for nondecreasing times it
+// costs amortised O(1) (a galloping search forward); a time earlier than the
+// previous one costs a binary search.
+type gapCursor struct {
+	a *ackTimeline
+	k int
+}
+
+// locate returns the gap k with boundary k <= x < boundary k+1 (the last gap,
+// M, for every x at or after the last acknowledgement).
+func (c *gapCursor) locate(x time.Duration) int {
+	a := c.a
+	m := a.m()
+	if x < a.at(c.k) {
+		c.k = sort.Search(c.k, func(j int) bool { return a.at(j+1) > x })
+		return c.k
+	}
+	if c.k >= m || a.at(c.k+1) > x {
+		return c.k
+	}
+	lo, step := c.k+1, 1 // at(lo) <= x
+	hi := lo + step
+	for hi <= m && a.at(hi) <= x {
+		lo = hi
+		step *= 2
+		hi = lo + step
+	}
+	hi = min(hi, m+1)
+	c.k = lo + sort.Search(hi-lo, func(j int) bool { return a.at(lo+j) > x }) - 1
+	return c.k
+}
+
+// medianGap returns the lower median of the gaps between consecutive
+// acknowledgements (0 with fewer than two). It is an exact radix selection:
+// a few passes over the acknowledgements, 16 bits of the answer per pass,
+// with no memory per acknowledgement.
+func (a *ackTimeline) medianGap() time.Duration {
+	m := a.m()
+	if m < 2 {
+		return 0
+	}
+	ops, acks := a.ops, a.acks
+	rank := (m - 2) / 2 // of m-1 gaps
+	lo, hi := int64(0), int64(ops[acks[m-1]].Return-ops[acks[0]].Return)+1
+	const digit = 16
+	counts := make([]int32, 1<<digit)
+	for hi-lo > 1 {
+		shift := uint(bits.Len64(uint64(hi-lo-1) >> digit))
+		clear(counts)
+		prev := ops[acks[0]].Return
+		for _, i := range acks[1:] {
+			r := ops[i].Return
+			g := int64(r - prev)
+			prev = r
+			if g >= lo && g < hi {
+				counts[uint64(g-lo)>>shift]++
+			}
+		}
+		b := 0
+		for ; int(counts[b]) <= rank; b++ {
+			rank -= int(counts[b])
+		}
+		lo, hi = lo+int64(b)<<shift, min(hi, lo+int64(b+1)<<shift)
+	}
+	return time.Duration(lo)
+}

@@ -1,0 +1,173 @@
+package assert
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/pgchaos/pgchaos/history"
+)
+
+// LostAckedWrites is the RPO check (lost-acked-writes): every write the
+// ledger records as acknowledged (outcome ok) must be present in the
+// authoritative instance of the final state (FinalState.Authoritative: the
+// reachable primary, else the first reachable instance).
+//
+// It fails when any acknowledged id is absent, and is unknown when there is
+// no final state or no instance of it could be read.
+//
+// Figures:
+//   - "lost": acknowledged writes absent (always present, 0 on pass);
+//   - "acked": acknowledged writes in the ledger;
+//   - "authoritative": the instance whose data was compared;
+//   - "lost_by_node": node name -> lost writes it had acknowledged;
+//   - "missing_on_replicas": every other reachable instance -> acknowledged
+//     writes absent from it (informational: a lagging replica does not fail
+//     the check);
+//   - when lost > 0: "first_lost_s", "last_lost_s" (acknowledgement times of
+//     the first and last lost write) and "span_s" between them, and
+//     "wal_bytes": take the lost write with the greatest LSN (Lmax, on
+//     timeline T); wal_bytes = Lmax - the greatest LSN <= Lmax of a
+//     surviving acknowledged write on T, at least 0. With no surviving write
+//     on T it is Lmax - the smallest LSN of a lost write on T: the WAL the
+//     lost writes themselves span, a lower bound.
+type LostAckedWrites struct{}
+
+// Name returns "lost-acked-writes".
+func (LostAckedWrites) Name() string { return history.CheckLostAckedWrites }
+
+// Check compares the ledger's acknowledged writes with the final state.
+func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
+	cfg = cfg.withDefaults()
+	v := newVerdict(history.CheckLostAckedWrites)
+	v.Figures["lost"] = 0
+	if t == nil {
+		return undecided(v, "no trial")
+	}
+	ops := t.Ops
+	auth := t.Final.Authoritative()
+	if auth < 0 {
+		acked := 0
+		for i := range ops {
+			if ops[i].Outcome == history.OK {
+				acked++
+			}
+		}
+		v.Figures["acked"] = acked
+		return undecided(v, finalUnreadable(t))
+	}
+	authName := finalName(t.Final, auth)
+	authCur := idCursor{s: newIDSet(t.Final.Instances[auth].Present)}
+	type other struct {
+		name    string
+		cur     idCursor
+		missing int
+	}
+	var others []other
+	for i := range t.Final.Instances {
+		if i != auth && reachable(&t.Final.Instances[i]) {
+			others = append(others, other{name: finalName(t.Final, i), cur: idCursor{s: newIDSet(t.Final.Instances[i].Present)}})
+		}
+	}
+	lostByNode := make([]int, len(t.Nodes)+1) // the last slot: unknown nodes
+	ev := newEvidence(cfg.MaxEvidence)
+	var (
+		acked, lost         int
+		firstLost, lastLost time.Duration = math.MaxInt64, math.MinInt64
+		maxLostLSN          history.LSN
+		maxLostTL           uint32
+	)
+	for i := range ops {
+		op := &ops[i]
+		if op.Outcome != history.OK {
+			continue
+		}
+		acked++
+		for j := range others {
+			if !others[j].cur.has(op.ID) {
+				others[j].missing++
+			}
+		}
+		if authCur.has(op.ID) {
+			continue
+		}
+		lost++
+		firstLost, lastLost = min(firstLost, op.Return), max(lastLost, op.Return)
+		if lost == 1 || op.LSN > maxLostLSN {
+			maxLostLSN, maxLostTL = op.LSN, op.Timeline
+		}
+		if int(op.Node) < len(t.Nodes) {
+			lostByNode[op.Node]++
+		} else {
+			lostByNode[len(t.Nodes)]++
+		}
+		if !ev.full() {
+			ev.add(opEvidence(t, op, fmt.Sprintf("acknowledged at %s by %s on timeline %d, absent from %s",
+				fmtS(op.Return), t.NodeName(op.Node), op.Timeline, authName)))
+		} else {
+			ev.omitted++
+		}
+	}
+	byNode := map[string]int{}
+	for n, c := range lostByNode {
+		if c == 0 {
+			continue
+		}
+		name := "-"
+		if n < len(t.Nodes) {
+			name = t.NodeName(history.NodeID(n))
+		}
+		byNode[name] += c
+	}
+	onReplicas := map[string]int{}
+	for _, o := range others {
+		onReplicas[o.name] += o.missing
+	}
+	v.Figures["lost"] = lost
+	v.Figures["acked"] = acked
+	v.Figures["authoritative"] = authName
+	v.Figures["lost_by_node"] = byNode
+	v.Figures["missing_on_replicas"] = onReplicas
+	v.Evidence = ev.list
+	if lost == 0 {
+		v.Summary = fmt.Sprintf("all %d acknowledged writes present on %s", acked, authName)
+		return v
+	}
+	walBytes := lostWALBytes(ops, authCur.s, maxLostLSN, maxLostTL)
+	v.Status = history.Failed
+	v.Figures["first_lost_s"] = seconds(firstLost)
+	v.Figures["last_lost_s"] = seconds(lastLost)
+	v.Figures["span_s"] = seconds(lastLost - firstLost)
+	v.Figures["wal_bytes"] = walBytes
+	v.Summary = fmt.Sprintf("%d of %d acknowledged writes lost (acknowledged %s to %s, %d bytes of WAL), absent from %s",
+		lost, acked, fmtS(firstLost), fmtS(lastLost), walBytes, authName)
+	return v
+}
+
+// lostWALBytes measures the WAL between the last surviving acknowledged write
+// and the last lost one on the lost one's timeline (see LostAckedWrites).
+func lostWALBytes(ops []history.Op, present idSet, maxLost history.LSN, tl uint32) int64 {
+	cur := idCursor{s: present}
+	var surv, minLost history.LSN
+	found, foundLost := false, false
+	for i := range ops {
+		op := &ops[i]
+		if op.Outcome != history.OK || op.Timeline != tl || op.LSN > maxLost {
+			continue
+		}
+		if cur.has(op.ID) {
+			if !found || op.LSN > surv {
+				surv, found = op.LSN, true
+			}
+		} else if !foundLost || op.LSN < minLost {
+			minLost, foundLost = op.LSN, true
+		}
+	}
+	if !found {
+		surv = minLost
+	}
+	if surv >= maxLost {
+		return 0
+	}
+	return int64(maxLost - surv)
+}

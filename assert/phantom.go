@@ -1,0 +1,134 @@
+package assert
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/pgchaos/pgchaos/history"
+)
+
+// PhantomWrites is the phantom-writes check, on every reachable instance of
+// the final state: ids present that were never attempted (below 1 or above
+// the last id of the ledger), ids present more than once
+// (InstanceState.Duplicates), and writes the ledger records as failed
+// (certainly not applied) that are present anyway.
+//
+// When the ledger is truncated (the harness died; it is a prefix), ids above
+// its last id were attempted by writes it never recorded: they are counted
+// in "beyond_truncated_ledger", not as phantoms.
+//
+// It fails on any phantom, duplicate or failed-but-present write, and is
+// unknown without a final state or a reachable instance. Figures:
+// "phantoms" (distinct never-attempted ids), "duplicates" (distinct ids
+// present more than once), "failed_but_present" (failed writes present on
+// some instance) and "beyond_truncated_ledger".
+type PhantomWrites struct{}
+
+// Name returns "phantom-writes".
+func (PhantomWrites) Name() string { return history.CheckPhantomWrites }
+
+// Check looks for writes in the final state that the ledger cannot explain.
+func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
+	cfg = cfg.withDefaults()
+	v := newVerdict(history.CheckPhantomWrites)
+	for _, k := range []string{"phantoms", "duplicates", "failed_but_present", "beyond_truncated_ledger"} {
+		v.Figures[k] = 0
+	}
+	if t == nil {
+		return undecided(v, "no trial")
+	}
+	if t.Final.Authoritative() < 0 {
+		return undecided(v, finalUnreadable(t))
+	}
+	f := t.Final
+	last := int64(len(t.Ops))
+	ev := newEvidence(cfg.MaxEvidence)
+	var never, beyond []history.IDRange
+	var dups []int64
+	type inst struct {
+		name string
+		cur  idCursor
+	}
+	var insts []inst
+	for i := range f.Instances {
+		in := &f.Instances[i]
+		if !reachable(in) {
+			continue
+		}
+		name := finalName(f, i)
+		set := newIDSet(in.Present)
+		insts = append(insts, inst{name: name, cur: idCursor{s: set}})
+		below, above := set.outside(1, last)
+		for _, r := range below {
+			never = append(never, r)
+			ev.add(history.Evidence{What: fmt.Sprintf("ids %d to %d present on %s were never attempted (ids start at 1)", r.First, r.Last, name), ID: r.First, Node: name})
+		}
+		if t.Truncated {
+			beyond = append(beyond, above...)
+		} else {
+			for _, r := range above {
+				never = append(never, r)
+				ev.add(history.Evidence{What: fmt.Sprintf("ids %d to %d present on %s were never attempted (the ledger ends at id %d)", r.First, r.Last, name, last), ID: r.First, Node: name})
+			}
+		}
+		for _, d := range in.Duplicates {
+			if d.Count < 2 {
+				continue
+			}
+			dups = append(dups, d.ID)
+			what := fmt.Sprintf("id %d present %d times on %s", d.ID, d.Count, name)
+			if d.ID >= 1 && d.ID <= last {
+				e := opEvidence(t, &t.Ops[d.ID-1], what)
+				e.Node = name
+				ev.add(e)
+			} else {
+				ev.add(history.Evidence{What: what, ID: d.ID, Node: name})
+			}
+		}
+	}
+	slices.Sort(dups)
+	dups = slices.Compact(dups)
+
+	failedPresent := 0
+	ops := t.Ops
+	for i := range ops {
+		op := &ops[i]
+		if op.Outcome != history.Fail {
+			continue
+		}
+		var where string
+		for j := range insts {
+			if insts[j].cur.has(op.ID) && where == "" {
+				where = insts[j].name
+			}
+		}
+		if where == "" {
+			continue
+		}
+		failedPresent++
+		if !ev.full() {
+			what := fmt.Sprintf("reported failed (certainly not applied) but present on %s", where)
+			if msg := t.Error(op.Err); msg != "" {
+				what += "; the error was: " + msg
+			}
+			ev.add(opEvidence(t, op, what))
+		}
+	}
+	phantoms, beyondN := unionSize(never), unionSize(beyond)
+	v.Figures["phantoms"] = int(phantoms)
+	v.Figures["duplicates"] = len(dups)
+	v.Figures["failed_but_present"] = failedPresent
+	v.Figures["beyond_truncated_ledger"] = int(beyondN)
+	v.Evidence = ev.list
+	if phantoms > 0 || len(dups) > 0 || failedPresent > 0 {
+		v.Status = history.Failed
+		v.Summary = fmt.Sprintf("%d never-attempted ids, %d duplicated ids and %d failed writes present on the %d reachable instances",
+			phantoms, len(dups), failedPresent, len(insts))
+		return v
+	}
+	v.Summary = fmt.Sprintf("every id on the %d reachable instances was attempted once and none reported failed", len(insts))
+	if beyondN > 0 {
+		v.Summary += fmt.Sprintf(" (%d ids beyond the truncated ledger, written after its last record)", beyondN)
+	}
+	return v
+}
