@@ -45,18 +45,6 @@ func newIDSet(present []history.IDRange) idSet {
 	return idSet(out)
 }
 
-// count returns how many ids of the set lie in [lo, hi].
-func (s idSet) count(lo, hi int64) int64 {
-	var n int64
-	for _, r := range s {
-		a, b := max(r.First, lo), min(r.Last, hi)
-		if a <= b {
-			n += b - a + 1
-		}
-	}
-	return n
-}
-
 // outside returns the parts of the set below lo and above hi, as ranges.
 func (s idSet) outside(lo, hi int64) (below, above []history.IDRange) {
 	for _, r := range s {
