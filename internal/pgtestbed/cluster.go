@@ -98,6 +98,11 @@ func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 			return nil, fmt.Errorf("starting testbed: %w", err)
 		}
 	}
+	for _, tool := range []string{"postgres", "initdb", "pg_ctl", "pg_basebackup", "pg_rewind"} {
+		if _, err := os.Stat(filepath.Join(binDir, tool)); err != nil {
+			return nil, fmt.Errorf("starting testbed: PostgreSQL binaries in %s: %w", binDir, err)
+		}
+	}
 	cred, userName, err := resolveRunUser(ctx, log)
 	if err != nil {
 		return nil, fmt.Errorf("starting testbed: %w", err)

@@ -160,19 +160,25 @@ func TestFailoverCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Failover: crash pg0, promote pg1 (a new timeline), pg2 follows it.
+	// Failover: crash pg0, promote the replica that received the most WAL
+	// (a new timeline), the other one follows it. Below, pg1 is the new
+	// primary and pg2 the follower, whatever their names.
 	if err := pg0.Kill(); err != nil {
 		t.Fatal(err)
+	}
+	const received = "SELECT (pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint"
+	if mustInt(t, c, pg2, received) > mustInt(t, c, pg1, received) {
+		pg1, pg2 = pg2, pg1
 	}
 	if err := pg1.Promote(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := mustInt(t, c, pg1, inRecovery); got != 0 {
-		t.Fatalf("pg1 still in recovery after Promote")
+		t.Fatalf("%s still in recovery after Promote", pg1.Name)
 	}
 	mustExec(t, c, pg1, "CHECKPOINT")
 	if got := mustInt(t, c, pg1, timeline); got != 2 {
-		t.Fatalf("pg1 on timeline %d after Promote, want 2", got)
+		t.Fatalf("%s on timeline %d after Promote, want 2", pg1.Name, got)
 	}
 	if err := pg2.Follow(ctx, pg1); err != nil {
 		t.Fatal(err)
@@ -195,7 +201,7 @@ func TestFailoverCycle(t *testing.T) {
 	}
 	mh.Close(ctx)
 	if int(port) != pg1.Port {
-		t.Fatalf("multi-host DSN reached port %d, want pg1's %d", port, pg1.Port)
+		t.Fatalf("multi-host DSN reached port %d, want %s's %d", port, pg1.Name, pg1.Port)
 	}
 
 	// Split brain: the old primary comes back alone and takes a write that
@@ -208,7 +214,8 @@ func TestFailoverCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Rewind throws the divergent write away and makes pg0 a replica of pg1.
+	// Rewind throws the divergent write away and makes pg0 a replica of the
+	// new primary.
 	if err := pg0.Rewind(ctx, pg1); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +248,7 @@ func TestFailoverCycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	if pg2.Running() || portOpen(pg2.Port) {
-		t.Fatal("pg2 still up after StopImmediate")
+		t.Fatalf("%s still up after StopImmediate", pg2.Name)
 	}
 	if err := pg2.Start(ctx); err != nil {
 		t.Fatal(err)
@@ -296,6 +303,21 @@ func TestSynchronous(t *testing.T) {
 		t.Logf("INSERT ended with %v", err)
 	}
 
+	// A port taken while an instance is down: Start fails, naming the
+	// instance and quoting its log (the string startFresh looks for).
+	pg1 := c.Instances[1]
+	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(pg1.Port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = pg1.Start(ctx)
+	l.Close()
+	if err == nil || !strings.Contains(err.Error(), "starting pg1") ||
+		!strings.Contains(err.Error(), "could not create any TCP/IP sockets") {
+		t.Fatalf("starting pg1 on a taken port: got %v", err)
+	}
+	t.Logf("as expected: %v", err)
+
 	if err := c.SetSynchronous(ctx, pg0, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -303,6 +325,17 @@ func TestSynchronous(t *testing.T) {
 	defer cancel2()
 	if err := c.exec(done, pg0, "INSERT INTO t VALUES (2)"); err != nil {
 		t.Fatalf("INSERT after SetSynchronous(\"\"): %v", err)
+	}
+}
+
+func TestStartWithoutBinaries(t *testing.T) {
+	base := filepath.Join(t.TempDir(), "base")
+	_, err := Start(t.Context(), Options{BinDir: t.TempDir(), BaseDir: base})
+	if err == nil || !strings.Contains(err.Error(), "PostgreSQL binaries") {
+		t.Fatalf("Start with an empty BinDir: got %v", err)
+	}
+	if got := ErrNoBinaries.Error(); !strings.Contains(got, "apt-get install -y postgresql") {
+		t.Fatalf("ErrNoBinaries = %q", got)
 	}
 }
 
