@@ -52,6 +52,10 @@ type Options struct {
 	// ExtraConf are extra postgresql.conf lines for every instance, applied
 	// after (so overriding) the testbed's own settings.
 	ExtraConf []string
+	// HBA are pg_hba.conf lines placed before the testbed's own "trust"
+	// rules, e.g. "host all alice 127.0.0.1/32 scram-sha-256" to make one
+	// role need a password.
+	HBA []string
 	// Keep keeps BaseDir (data directories and logs) after Close, and after
 	// a failed Start, for debugging. Servers are stopped either way.
 	Keep bool
@@ -76,6 +80,8 @@ type Cluster struct {
 
 	mu     sync.Mutex
 	closed bool
+	// extras are instances started by StartCopy.
+	extras []*Instance
 }
 
 // Start creates and starts a cluster: initdb of pg0, pg_basebackup of every
@@ -235,6 +241,17 @@ func (c *Cluster) initPrimary(ctx context.Context, i *Instance) error {
 	}
 	if err := c.includeConf(i); err != nil {
 		return err
+	}
+	if len(c.opts.HBA) > 0 {
+		path := filepath.Join(i.DataDir, "pg_hba.conf")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("reading pg_hba.conf of %s: %w", i.Name, err)
+		}
+		b = append([]byte(strings.Join(c.opts.HBA, "\n")+"\n"), b...)
+		if err := c.run.writeFile(path, b); err != nil {
+			return fmt.Errorf("writing pg_hba.conf of %s: %w", i.Name, err)
+		}
 	}
 	return c.writeConf(i)
 }
@@ -444,8 +461,9 @@ func (c *Cluster) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
 	var errs []error
-	for k := len(c.Instances) - 1; k >= 0; k-- {
-		i := c.Instances[k]
+	all := append(append([]*Instance(nil), c.Instances...), c.extras...)
+	for k := len(all) - 1; k >= 0; k-- {
+		i := all[k]
 		if i.Running() {
 			if err := i.StopImmediate(ctx); err != nil {
 				c.log.WarnContext(ctx, "immediate stop failed, killing", "instance", i.Name, "err", err)

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what pgchaos's tests need on a fresh Debian machine, only if missing:
+# the PostgreSQL server (Debian's packages) and pgbench. Idempotent.
+set -euo pipefail
+
+have_server() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
+have_pgbench() { command -v pgbench >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/pgbench" >/dev/null; }
+
+if have_server && have_pgbench; then
+  echo "install-deps: PostgreSQL server and pgbench present: nothing to do"
+  exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "install-deps: PostgreSQL server missing; run as root or: sudo apt-get install -y postgresql postgresql-contrib" >&2
+  exit 2
+fi
+export DEBIAN_FRONTEND=noninteractive
+# Do not let the package start a server of its own (there is no systemd here
+# anyway); the tests start their own servers in temporary directories.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+  printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+fi
+mkdir -p /etc/postgresql-common
+grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
+  echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib >/dev/null
+echo "install-deps: installed $(ls /usr/lib/postgresql/)"

@@ -1,0 +1,92 @@
+package workload
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+)
+
+// benchClients and benchDuration are the shape of the side-by-side run.
+const (
+	benchClients  = 8
+	benchDuration = 15 * time.Second
+)
+
+var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \((?:without initial connection time|excluding connections establishing)\)`)
+
+// BenchmarkLedgerVsPgbench runs pgbench (a single-row INSERT script, prepared
+// statements) and then the ledger workload, with the same number of clients
+// against the same local server, and reports acknowledged writes per second
+// of each and their ratio (target: at least 0.95). Run with -benchtime 1x.
+func BenchmarkLedgerVsPgbench(b *testing.B) {
+	ctx := context.Background()
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Replicas: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tb.Close()
+	pg := tb.Instances[0]
+	dsn := tb.DSN(pg)
+	cc, err := ParseDSN(dsn, 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := Prepare(ctx, cc, "pgbench_writes"); err != nil {
+		b.Fatal(err)
+	}
+	pgbench, err := exec.LookPath("pgbench")
+	if err != nil {
+		pgbench = filepath.Join(tb.BinDir, "pgbench")
+	}
+	script := filepath.Join(b.TempDir(), "insert.sql")
+	err = os.WriteFile(script, []byte("\\set id random(1, 1000000000)\nINSERT INTO pgbench_writes (run, id, client) VALUES (1, :id, 1);\n"), 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		out, err := exec.CommandContext(ctx, pgbench, "-n", "-M", "prepared", "-h", "127.0.0.1",
+			"-p", strconv.Itoa(pg.Port), "-U", "postgres", "-c", strconv.Itoa(benchClients), "-j", "2",
+			"-T", strconv.Itoa(int(benchDuration/time.Second)), "-f", script, "postgres").CombinedOutput()
+		if err != nil {
+			b.Fatalf("pgbench: %v\n%s", err, out)
+		}
+		m := tpsRE.FindSubmatch(out)
+		if m == nil {
+			b.Fatalf("pgbench printed no tps:\n%s", out)
+		}
+		pgbenchTPS, _ := strconv.ParseFloat(string(m[1]), 64)
+
+		dir := b.TempDir()
+		led, err := history.NewLedger(dir, history.Meta{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := New(Config{DSN: dsn, Clients: benchClients, Duration: benchDuration, Table: "pgbench_writes"}, led)
+		if err != nil {
+			b.Fatal(err)
+		}
+		start := time.Now()
+		if err := w.Run(ctx); err != nil {
+			b.Fatal(err)
+		}
+		elapsed := time.Since(start)
+		if err := led.Close(); err != nil {
+			b.Fatal(err)
+		}
+		ours := float64(w.Stats.OK.Load()) / elapsed.Seconds()
+		b.ReportMetric(pgbenchTPS, "pgbench-tps")
+		b.ReportMetric(ours, "ledger-acks/s")
+		b.ReportMetric(ours/pgbenchTPS, "ratio")
+		fmt.Printf("ledger workload vs pgbench, %d clients, %s each: pgbench %.0f tps, ledger %.0f acknowledged writes/s, ratio %.3f (target >= 0.95)\n",
+			benchClients, benchDuration, pgbenchTPS, ours, ours/pgbenchTPS)
+	}
+}
