@@ -241,3 +241,16 @@ func finalUnreadable(t *history.Trial) string {
 	}
 	return msg
 }
+
+// plural formats a count with its noun: "1 window", "2 windows".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+// fmtBudget formats a budget in seconds: "30s".
+func fmtBudget(d time.Duration) string {
+	return fmt.Sprintf("%gs", d.Seconds())
+}

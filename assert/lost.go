@@ -130,7 +130,7 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Figures["missing_on_replicas"] = onReplicas
 	v.Evidence = ev.list
 	if lost == 0 {
-		v.Summary = fmt.Sprintf("all %d acknowledged writes present on %s", acked, authName)
+		v.Summary = fmt.Sprintf("all %s present on %s", plural(acked, "acknowledged write", "acknowledged writes"), authName)
 		return v
 	}
 	walBytes := lostWALBytes(ops, authCur.s, maxLostLSN, maxLostTL)

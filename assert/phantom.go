@@ -122,13 +122,13 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Evidence = ev.list
 	if phantoms > 0 || len(dups) > 0 || failedPresent > 0 {
 		v.Status = history.Failed
-		v.Summary = fmt.Sprintf("%d never-attempted ids, %d duplicated ids and %d failed writes present on the %d reachable instances",
-			phantoms, len(dups), failedPresent, len(insts))
+		v.Summary = fmt.Sprintf("%d never-attempted ids, %d duplicated ids and %d failed writes present on the %s",
+			phantoms, len(dups), failedPresent, plural(len(insts), "reachable instance", "reachable instances"))
 		return v
 	}
-	v.Summary = fmt.Sprintf("every id on the %d reachable instances was attempted once and none reported failed", len(insts))
+	v.Summary = fmt.Sprintf("every id on the %s was attempted once and none reported failed", plural(len(insts), "reachable instance", "reachable instances"))
 	if beyondN > 0 {
-		v.Summary += fmt.Sprintf(" (%d ids beyond the truncated ledger, written after its last record)", beyondN)
+		v.Summary += fmt.Sprintf(" (%s beyond the truncated ledger, written after its last record)", plural(int(beyondN), "id", "ids"))
 	}
 	return v
 }

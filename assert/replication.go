@@ -144,7 +144,7 @@ func (ReplicationRecovery) Check(t *history.Trial, cfg Config) history.Verdict {
 		case !e.recovered:
 			what = fmt.Sprintf("after %s at %s, replication never recovered by the last observation at %s: %s", e.cause, fmtS(e.at), fmtS(lastAt), e.blocker)
 		case secs > cfg.ReplicationBudget:
-			what = fmt.Sprintf("after %s at %s, replicas streamed again only after %s, over the %s budget (until then: %s)", e.cause, fmtS(e.at), fmtS(secs), cfg.ReplicationBudget, e.blocker)
+			what = fmt.Sprintf("after %s at %s, replicas streamed again only after %s, over the %s budget (until then: %s)", e.cause, fmtS(e.at), fmtS(secs), fmtBudget(cfg.ReplicationBudget), e.blocker)
 		default:
 			continue
 		}
@@ -168,8 +168,8 @@ func (ReplicationRecovery) Check(t *history.Trial, cfg Config) history.Verdict {
 	case len(events) == 0:
 		v.Summary = fmt.Sprintf("no fault and no change of primary; every replica streaming from the primary at the end (%s)", fmtS(lastAt))
 	default:
-		v.Summary = fmt.Sprintf("replicas streamed again within %s after each of %d faults and primary changes (budget %s)",
-			fmtS(maxRec), len(events), cfg.ReplicationBudget)
+		v.Summary = fmt.Sprintf("replicas streamed again within %s after each of %s (budget %s)",
+			fmtS(maxRec), plural(len(events), "fault or change of primary", "faults and changes of primary"), fmtBudget(cfg.ReplicationBudget))
 	}
 	return v
 }

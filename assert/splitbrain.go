@@ -148,11 +148,11 @@ func (SplitBrain) Check(t *history.Trial, cfg Config) history.Verdict {
 	case len(keys) == 0 && len(t.Observations) == 0:
 		return undecided(v, "no write was acknowledged and the monitor recorded nothing")
 	case len(t.Observations) == 0:
-		v.Summary = fmt.Sprintf("acknowledgements from %d node/timeline pairs never interleave (no monitor record: server side not evaluated)", len(keys))
+		v.Summary = fmt.Sprintf("acknowledgements from %s never interleave (no monitor record: server side not evaluated)", plural(len(keys), "node/timeline pair", "node/timeline pairs"))
 	case len(keys) == 0:
 		v.Summary = "the monitor never saw two primaries at once (no acknowledged write: client side not evaluated)"
 	default:
-		v.Summary = fmt.Sprintf("acknowledgements from %d node/timeline pairs never interleave and the monitor never saw two primaries at once", len(keys))
+		v.Summary = fmt.Sprintf("acknowledgements from %s never interleave and the monitor never saw two primaries at once", plural(len(keys), "node/timeline pair", "node/timeline pairs"))
 	}
 	return v
 }

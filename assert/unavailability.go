@@ -197,7 +197,7 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		if !w.open && d <= cfg.RTOBudget {
 			continue
 		}
-		why := fmt.Sprintf("window %s to %s lasted %s, over the %s budget", fmtS(s), fmtS(e), fmtS(d), cfg.RTOBudget)
+		why := fmt.Sprintf("window %s to %s lasted %s, over the %s budget", fmtS(s), fmtS(e), fmtS(d), fmtBudget(cfg.RTOBudget))
 		if w.open {
 			why = fmt.Sprintf("window from %s never closed: no write was acknowledged again before the end at %s", fmtS(s), fmtS(e))
 		}
@@ -233,7 +233,7 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		w := &wins[openAt]
 		v.Status = history.Failed
 		if m == 0 {
-			v.Summary = fmt.Sprintf("no write was ever acknowledged (%d attempted, %s to %s)", len(ops), fmtS(a.at(w.sK)), fmtS(a.at(w.eK)))
+			v.Summary = fmt.Sprintf("no write was ever acknowledged (%s attempted, %s to %s)", plural(len(ops), "write", "writes"), fmtS(a.at(w.sK)), fmtS(a.at(w.eK)))
 		} else {
 			v.Summary = fmt.Sprintf("writes stopped being acknowledged at %s and never came back before the end at %s (%s open)",
 				fmtS(a.at(w.sK)), fmtS(a.at(w.eK)), fmtS(a.at(w.eK)-a.at(w.sK)))
@@ -242,11 +242,11 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		v.Summary = fmt.Sprintf("writes acknowledged throughout: no unavailability (largest gap between acknowledgements %s)", fmtS(maxGap))
 	case maxW > cfg.RTOBudget:
 		v.Status = history.Failed
-		v.Summary = fmt.Sprintf("writes unavailable for %s from %s to %s, over the %s budget (%d windows, %s in all)",
-			fmtS(maxW), fmtS(a.at(worst.sK)), fmtS(a.at(worst.eK)), cfg.RTOBudget, len(out), fmtS(total))
+		v.Summary = fmt.Sprintf("writes unavailable for %s from %s to %s, over the %s budget (%s, %s in all)",
+			fmtS(maxW), fmtS(a.at(worst.sK)), fmtS(a.at(worst.eK)), fmtBudget(cfg.RTOBudget), plural(len(out), "window", "windows"), fmtS(total))
 	default:
-		v.Summary = fmt.Sprintf("%d windows of unavailability, longest %s from %s (budget %s), %s in all",
-			len(out), fmtS(maxW), fmtS(a.at(worst.sK)), cfg.RTOBudget, fmtS(total))
+		v.Summary = fmt.Sprintf("%s of unavailability, longest %s from %s (budget %s), %s in all",
+			plural(len(out), "window", "windows"), fmtS(maxW), fmtS(a.at(worst.sK)), fmtBudget(cfg.RTOBudget), fmtS(total))
 	}
 	return v
 }

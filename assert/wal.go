@@ -160,8 +160,8 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 			if st[k].survived == 0 {
 				continue
 			}
-			msg := fmt.Sprintf("%d writes acknowledged on timeline %d at or past its switch point %s are present on %s: the history forked before them",
-				st[k].survived, s.TLI, s.SwitchLSN, finalName(f, auth))
+			msg := fmt.Sprintf("%s acknowledged on timeline %d at or past its switch point %s present on %s: the history forked before them",
+				plural(st[k].survived, "write", "writes"), s.TLI, s.SwitchLSN, finalName(f, auth))
 			fails = append(fails, msg)
 			for _, oi := range st[k].examples {
 				if ev.full() {
@@ -185,7 +185,8 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 	case len(unknowns) > 0:
 		return undecided(v, strings.Join(unknowns, "; "))
 	default:
-		v.Summary = fmt.Sprintf("%d instances on timeline %d with one shared history; %d forks, none past a surviving write", len(reach), newest, len(forks))
+		v.Summary = fmt.Sprintf("%s on timeline %d with one shared history; %s, none past a surviving write",
+			plural(len(reach), "instance", "instances"), newest, plural(len(forks), "fork", "forks"))
 	}
 	return v
 }
