@@ -47,7 +47,7 @@ func asyncFailover() Scenario {
 	exp[history.CheckLostAckedWrites] = history.Failed
 	return Scenario{
 		Name: "async-failover",
-		Description: "asynchronous replication; replicas lag 1 s; primary SIGKILLed under load; the most " +
+		Description: "asynchronous replication; the primary's WAL senders frozen for 1 s; primary SIGKILLed under load; the most " +
 			"advanced replica promoted, the other follows, the old primary is rewound and rejoins: " +
 			"lost acknowledged writes detected, as many as truly missing",
 		Expect: exp,
@@ -72,37 +72,36 @@ func failover(sync bool) func(ctx context.Context, e *env) (func(history.Report,
 	return func(ctx context.Context, e *env) (func(history.Report, *history.Trial) []string, error) {
 		old := e.tb.Instances[0]
 		replicas := e.tb.Instances[1:]
-		var pids []int
-		for _, r := range replicas {
-			pid, err := walReceiverPID(ctx, e.tb, r)
-			if err != nil {
-				return nil, err
-			}
-			pids = append(pids, pid)
+		// Freeze the primary's WAL senders, not the replicas' receivers:
+		// WAL already written into a socket would still arrive after a
+		// receiver is thawed, and nothing would be lost.
+		pids, err := walSenderPIDs(ctx, e.tb, old)
+		if err != nil {
+			return nil, err
 		}
-		if err := e.inject("replica-lag", "pg1,pg2", "SIGSTOP of both WAL receivers"); err != nil {
+		if len(pids) != len(replicas) {
+			return nil, fmt.Errorf("%s has %d WAL senders, want %d", old.Name, len(pids), len(replicas))
+		}
+		if err := e.inject("replica-lag", old.Name, "SIGSTOP of the primary's WAL senders"); err != nil {
 			return nil, err
 		}
 		for _, pid := range pids {
 			if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-				return nil, fmt.Errorf("freezing WAL receiver %d: %w", pid, err)
+				return nil, fmt.Errorf("freezing WAL sender %d: %w", pid, err)
 			}
 		}
-		thawed := false
-		thaw := func() {
-			if !thawed {
-				thawed = true
-				for _, pid := range pids {
-					_ = syscall.Kill(pid, syscall.SIGCONT)
-				}
-			}
-		}
-		defer thaw()
 		sleep(ctx, lagTime)
 		if err := e.inject("kill-primary", old.Name, "SIGKILL of the postmaster and its children"); err != nil {
 			return nil, err
 		}
+		// The kill takes the frozen WAL senders with it.
 		if err := old.Kill(); err != nil {
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGCONT)
+			}
+			return nil, err
+		}
+		if err := e.recovered("replica-lag"); err != nil {
 			return nil, err
 		}
 		// The killed primary's disk holds every write it acknowledged: keep
@@ -113,10 +112,6 @@ func failover(sync bool) func(ctx context.Context, e *env) (func(history.Report,
 			return nil, err
 		}
 		e.extras = append(e.extras, cp)
-		thaw()
-		if err := e.recovered("replica-lag"); err != nil {
-			return nil, err
-		}
 		best, err := mostAdvanced(ctx, e.tb, replicas)
 		if err != nil {
 			return nil, err
@@ -316,17 +311,26 @@ func knownOutage() Scenario {
 	}
 }
 
-func walReceiverPID(ctx context.Context, tb *pgtestbed.Cluster, r *pgtestbed.Instance) (int, error) {
-	conn, err := tb.Connect(ctx, r)
+func walSenderPIDs(ctx context.Context, tb *pgtestbed.Cluster, p *pgtestbed.Instance) ([]int, error) {
+	conn, err := tb.Connect(ctx, p)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer conn.Close(ctx)
-	var pid int
-	if err := conn.QueryRow(ctx, `SELECT pid FROM pg_stat_wal_receiver`).Scan(&pid); err != nil {
-		return 0, fmt.Errorf("finding the WAL receiver of %s: %w", r.Name, err)
+	rows, err := conn.Query(ctx, `SELECT pid FROM pg_stat_replication`)
+	if err != nil {
+		return nil, fmt.Errorf("finding the WAL senders of %s: %w", p.Name, err)
 	}
-	return pid, nil
+	defer rows.Close()
+	var pids []int
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			return nil, fmt.Errorf("finding the WAL senders of %s: %w", p.Name, err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids, rows.Err()
 }
 
 // mostAdvanced returns the replica that received the most WAL.
