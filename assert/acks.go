@@ -16,11 +16,12 @@ import (
 // trial's end). Boundary k is: 0 the start, 1..M the k-th acknowledgement,
 // M+1 the end. Gap k is [boundary k, boundary k+1), for k in 0..M.
 //
-// It holds one int32 per acknowledged write: the index of the op in the
-// ledger, sorted by return time.
+// It holds one int32 per write: the index in the ledger of each acknowledged
+// write, sorted by return time, and of each other write, in id order.
 type ackTimeline struct {
 	ops        []history.Op
-	acks       []int32
+	acks       []int32 // acknowledged writes, by return time
+	others     []int32 // failed, unknown and pending writes, by id
 	start, end time.Duration
 }
 
@@ -35,17 +36,22 @@ func newAckTimeline(ops []history.Op, end time.Duration) *ackTimeline {
 		minR, maxR         time.Duration = math.MaxInt64, math.MinInt64
 		firstInv, lastSeen time.Duration = math.MaxInt64, math.MinInt64
 	)
+	idx := make([]int32, len(ops))
+	nOther := 0
 	for i := range ops {
 		op := &ops[i]
 		firstInv, lastSeen = min(firstInv, op.Invoke), max(lastSeen, op.Invoke)
-		if op.Outcome == history.Pending {
+		if op.Outcome != history.OK {
+			// Filled from the end, reversed below.
+			nOther++
+			idx[len(idx)-nOther] = int32(i)
+			if op.Outcome != history.Pending {
+				lastSeen = max(lastSeen, op.Return)
+			}
 			continue
 		}
 		r := op.Return
 		lastSeen = max(lastSeen, r)
-		if op.Outcome != history.OK {
-			continue
-		}
 		n++
 		if r < prevR {
 			sorted = false
@@ -53,7 +59,8 @@ func newAckTimeline(ops []history.Op, end time.Duration) *ackTimeline {
 		prevR = r
 		minR, maxR = min(minR, r), max(maxR, r)
 	}
-	a := &ackTimeline{ops: ops, acks: make([]int32, n), start: firstInv, end: max(end, lastSeen)}
+	a := &ackTimeline{ops: ops, acks: idx[:n:n], others: idx[n:], start: firstInv, end: max(end, lastSeen)}
+	slices.Reverse(a.others)
 	if len(ops) == 0 {
 		a.start, a.end = 0, max(end, 0)
 	}
@@ -190,26 +197,43 @@ func (a *ackTimeline) medianGap() time.Duration {
 	}
 	ops, acks := a.ops, a.acks
 	rank := (m - 2) / 2 // of m-1 gaps
-	lo, hi := int64(0), int64(ops[acks[m-1]].Return-ops[acks[0]].Return)+1
+	span := int64(ops[acks[m-1]].Return - ops[acks[0]].Return)
+	lo, hi := int64(0), span+1 // the median is in [lo, hi)
+	// The gaps are at least 0 and sum to span, so the median is at most
+	// twice their mean: the first pass looks below that only, which saves
+	// a pass or two. (Should it not hold the median, the next pass looks
+	// above.)
+	guess := int64(1) << bits.Len64(uint64(2*(span/int64(m-1))+2))
 	const digit = 16
 	counts := make([]int32, 1<<digit)
-	for hi-lo > 1 {
-		shift := uint(bits.Len64(uint64(hi-lo-1) >> digit))
+	for first := true; hi-lo > 1; first = false {
+		top := hi
+		if first && guess < hi {
+			top = guess
+		}
+		shift := uint(bits.Len64(uint64(top-lo-1) >> digit))
 		clear(counts)
+		in := 0
 		prev := ops[acks[0]].Return
 		for _, i := range acks[1:] {
 			r := ops[i].Return
 			g := int64(r - prev)
 			prev = r
-			if g >= lo && g < hi {
+			if g >= lo && g < top {
 				counts[uint64(g-lo)>>shift]++
+				in++
 			}
+		}
+		if in <= rank { // not below the guess: look above it
+			rank -= in
+			lo = top
+			continue
 		}
 		b := 0
 		for ; int(counts[b]) <= rank; b++ {
 			rank -= int(counts[b])
 		}
-		lo, hi = lo+int64(b)<<shift, min(hi, lo+int64(b+1)<<shift)
+		lo, hi = lo+int64(b)<<shift, min(top, lo+int64(b+1)<<shift)
 	}
 	return time.Duration(lo)
 }

@@ -6,6 +6,13 @@
 // continuous, whether replicas streamed again after each fault, and whether
 // the final tables hold writes that were never made.
 //
+// The ledger's three outcomes are respected throughout: a write whose
+// outcome is unknown (or pending: never recorded) may have taken effect at
+// any time after its invocation, so its absence from the final state is no
+// loss, its presence no phantom, and its return time never marks a moment
+// of the cluster; only its invocation does (it shows that writes were being
+// attempted).
+//
 // Checkers do no I/O and keep no state: the same Trial and Config always give
 // the same verdicts. They are listed, in report order, by All; Run runs them
 // all. Every checker is linear in the number of writes (the unavailability

@@ -97,11 +97,9 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 	// Mark the gaps in which a write that did not succeed was invoked.
 	marks := make([]uint64, (m+1+63)/64)
 	gc := gapCursor{a: a}
-	for i := range ops {
-		if ops[i].Outcome != history.OK {
-			k := gc.locate(ops[i].Invoke)
-			marks[k>>6] |= 1 << (k & 63)
-		}
+	for _, i := range a.others {
+		k := gc.locate(ops[i].Invoke)
+		marks[k>>6] |= 1 << (k & 63)
 	}
 	median := a.medianGap()
 	thr := max(cfg.GapThreshold, 10*median)
@@ -141,11 +139,8 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 	// Count the failed writes of each window.
 	if len(wins) > 0 {
 		wc := 0
-		for i := range ops {
+		for _, i := range a.others {
 			op := &ops[i]
-			if op.Outcome == history.OK {
-				continue
-			}
 			x := op.Invoke
 			if x < a.at(wins[wc].sK) {
 				wc = max(0, sort.Search(wc, func(j int) bool { return a.at(wins[j].sK) > x })-1)
@@ -166,7 +161,7 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 			}
 			w.noticed = min(w.noticed, noticed)
 			if w.firstFail < 0 {
-				w.firstFail = i
+				w.firstFail = int(i)
 			}
 		}
 	}
