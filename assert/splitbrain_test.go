@@ -102,3 +102,19 @@ func TestSplitBrain(t *testing.T) {
 		run(t, c, nil, history.Undecided)
 	})
 }
+
+func TestSplitBrainUnorderedObservations(t *testing.T) {
+	b := newTrial()
+	b.rounds(0, 10, 1, 1, "pg0", "pg1")
+	b.primary(10, "pg1", 2)
+	b.primary(10, "pg0", 1)
+	b.primary(11, "pg0", 1)
+	obs := b.t.Observations
+	for i, j := 0, len(obs)-1; i < j; i, j = i+1, j-1 { // newest first
+		obs[i], obs[j] = obs[j], obs[i]
+	}
+	v := run(t, SplitBrain{}, b.t, history.Failed)
+	if fig(t, v, "server_side_overlap_s") != 0.0 || fig(t, v, "server_side") != true {
+		t.Errorf("figures %v", v.Figures)
+	}
+}

@@ -433,3 +433,19 @@ func TestGapCursor(t *testing.T) {
 		}
 	}
 }
+
+func TestAckOrderOneCrowdedBucket(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	b := newTrial()
+	for range 1000 {
+		inv := r.Float64()
+		b.ok(inv, inv+r.Float64()*1e-3, "pg0", 1)
+	}
+	b.ok(0, 1e6, "pg0", 1) // one acknowledgement far away: every other in one bucket
+	a := newAckTimeline(b.t.Ops, 0)
+	for k := 1; k < a.m(); k++ {
+		if b.t.Ops[a.acks[k-1]].Return > b.t.Ops[a.acks[k]].Return {
+			t.Fatalf("acks %d and %d out of order", k-1, k)
+		}
+	}
+}

@@ -133,3 +133,13 @@ func TestWALContinuity(t *testing.T) {
 		run(t, c, b.t, history.Undecided)
 	})
 }
+
+func TestWALContinuityTimelineUnread(t *testing.T) {
+	b := failover()
+	s := state("pg1", true, 0, b.presentExcept())
+	b.final(s)
+	v := run(t, WALContinuity{}, b.t, history.Undecided)
+	if v.Reason == "" {
+		t.Error("no reason")
+	}
+}
