@@ -28,16 +28,29 @@ type ackTimeline struct {
 // newAckTimeline sorts the acknowledged writes of ops by return time (equal
 // times in id order). end is the trial's recorded end; it is moved later if
 // the ledger holds a later time.
+//
+// The sort is a bucket sort: acknowledgements arrive at a roughly steady rate
+// and the ledger is already nearly in return order, so buckets of about 8
+// are sorted by insertion in linear time overall. The buckets span the
+// ledger's first to last invocation (writes are invoked in id order): almost
+// every acknowledgement falls there, and the few outside are clamped into
+// the first or last bucket, which stays correct. The ledger is read twice.
 func newAckTimeline(ops []history.Op, end time.Duration) *ackTimeline {
+	idx := make([]int32, len(ops))
+	if len(ops) == 0 {
+		return &ackTimeline{ops: ops, acks: idx, others: idx, end: max(end, 0)}
+	}
+	base := ops[0].Invoke
+	span := uint64(max(ops[len(ops)-1].Invoke-base, 0))
+	shift := uint(bits.Len64(span / uint64(len(ops)/8+1)))
+	last := span >> shift // the last bucket
+	next := make([]int32, last+2)
 	var (
-		n                  int
+		n, nOther          int
 		sorted                           = true
 		prevR              time.Duration = math.MinInt64
-		minR, maxR         time.Duration = math.MaxInt64, math.MinInt64
 		firstInv, lastSeen time.Duration = math.MaxInt64, math.MinInt64
 	)
-	idx := make([]int32, len(ops))
-	nOther := 0
 	for i := range ops {
 		op := &ops[i]
 		firstInv, lastSeen = min(firstInv, op.Invoke), max(lastSeen, op.Invoke)
@@ -57,13 +70,14 @@ func newAckTimeline(ops []history.Op, end time.Duration) *ackTimeline {
 			sorted = false
 		}
 		prevR = r
-		minR, maxR = min(minR, r), max(maxR, r)
+		b := uint64(0)
+		if r > base {
+			b = min(uint64(r-base)>>shift, last)
+		}
+		next[b+1]++
 	}
 	a := &ackTimeline{ops: ops, acks: idx[:n:n], others: idx[n:], start: firstInv, end: max(end, lastSeen)}
 	slices.Reverse(a.others)
-	if len(ops) == 0 {
-		a.start, a.end = 0, max(end, 0)
-	}
 	if n == 0 {
 		return a
 	}
@@ -77,30 +91,21 @@ func newAckTimeline(ops []history.Op, end time.Duration) *ackTimeline {
 		}
 		return a
 	}
-	// A bucket sort by return time: acknowledgements arrive at a roughly
-	// steady rate and the ledger is already nearly in return order, so
-	// buckets of about 8 are sorted by insertion in linear time overall.
-	nb := uint64(n/8 + 1)
-	span := uint64(maxR - minR) // span+1 distinct times
-	shift := uint(bits.Len64(span / nb))
-	next := make([]int32, (span>>shift)+2)
-	for i := range ops {
-		if ops[i].Outcome == history.OK {
-			next[(uint64(ops[i].Return-minR)>>shift)+1]++
-		}
-	}
 	for b := 1; b < len(next); b++ {
 		next[b] += next[b-1]
 	}
 	for i := range ops {
-		if ops[i].Outcome == history.OK {
-			b := uint64(ops[i].Return-minR) >> shift
+		if r := ops[i].Return; ops[i].Outcome == history.OK {
+			b := uint64(0)
+			if r > base {
+				b = min(uint64(r-base)>>shift, last)
+			}
 			a.acks[next[b]] = int32(i)
 			next[b]++
 		}
 	}
 	lo := int32(0)
-	for b := 0; b < len(next)-1; b++ {
+	for b := uint64(0); b <= last; b++ {
 		hi := next[b]
 		sortByReturn(ops, a.acks[lo:hi])
 		lo = hi

@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/pgchaos/pgchaos/history"
@@ -71,6 +72,13 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	}
 	lostByNode := make([]int, len(t.Nodes)+1) // the last slot: unknown nodes
 	ev := newEvidence(cfg.MaxEvidence)
+	// The greatest surviving LSN of each timeline, for wal_bytes.
+	type tlMax struct {
+		tl  uint32
+		lsn history.LSN
+	}
+	var survived []tlMax
+	cur := -1
 	var (
 		acked, lost         int
 		firstLost, lastLost time.Duration = math.MaxInt64, math.MinInt64
@@ -89,6 +97,14 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 			}
 		}
 		if authCur.has(op.ID) {
+			if cur < 0 || survived[cur].tl != op.Timeline {
+				cur = slices.IndexFunc(survived, func(s tlMax) bool { return s.tl == op.Timeline })
+				if cur < 0 {
+					cur = len(survived)
+					survived = append(survived, tlMax{tl: op.Timeline})
+				}
+			}
+			survived[cur].lsn = max(survived[cur].lsn, op.LSN)
 			continue
 		}
 		lost++
@@ -133,7 +149,14 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 		v.Summary = fmt.Sprintf("all %s present on %s", plural(acked, "acknowledged write", "acknowledged writes"), authName)
 		return v
 	}
-	walBytes := lostWALBytes(ops, authCur.s, maxLostLSN, maxLostTL)
+	var walBytes int64
+	if i := slices.IndexFunc(survived, func(s tlMax) bool { return s.tl == maxLostTL }); i >= 0 && survived[i].lsn <= maxLostLSN {
+		// Every surviving write on the timeline is below the last lost one:
+		// the usual case, decided without reading the ledger again.
+		walBytes = int64(maxLostLSN - survived[i].lsn)
+	} else {
+		walBytes = lostWALBytes(ops, authCur.s, maxLostLSN, maxLostTL)
+	}
 	v.Status = history.Failed
 	v.Figures["first_lost_s"] = seconds(firstLost)
 	v.Figures["last_lost_s"] = seconds(lastLost)

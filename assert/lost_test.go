@@ -66,6 +66,10 @@ func TestLostAckedWrites(t *testing.T) {
 		if fig(t, v, "span_s") != 0.0 {
 			t.Errorf("span %v", v.Figures["span_s"])
 		}
+		// Writes after it survived: the WAL lost is from id 116 to id 117.
+		if fig(t, v, "wal_bytes") != int64(0x100) {
+			t.Errorf("wal_bytes %v", v.Figures["wal_bytes"])
+		}
 	})
 	t.Run("fail: no surviving write on the timeline, WAL spanned by the lost", func(t *testing.T) {
 		b := newTrial()
