@@ -19,9 +19,18 @@ import (
 // last one, the trial's end. Between consecutive boundaries a and b lies a
 // gap [a, b). A gap is a window of unavailability when:
 //   - a write that failed, went unknown or stayed pending was invoked in it
-//     (invoke in [a, b)), or
+//     (invoke in [a, b)) and no write was acknowledged while it was in
+//     flight (none in (invoke, return); for a pending write, none after its
+//     invocation), or
 //   - it is longer than max(Config.GapThreshold, 10 × the median gap between
 //     consecutive acknowledgements): writes stalled without failing.
+//
+// A write that was in flight while others were acknowledged does not by
+// itself show that writes were unavailable: when a primary is killed, the
+// commits it had in flight go unknown although other clients' writes were
+// acknowledged after they were sent; the outage itself shows in the writes
+// sent after the last acknowledgement (or in the silence, when longer than
+// the threshold).
 //
 // The window is [a, b]: from the last acknowledged write before writes
 // started failing to the first acknowledged write after. Before the first
@@ -94,11 +103,16 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 	a := newAckTimeline(ops, t.End)
 	m := a.m()
 
-	// Mark the gaps in which a write that did not succeed was invoked.
+	// Mark the gaps in which a write that did not succeed was invoked, and
+	// stayed in flight without another write being acknowledged.
 	marks := make([]uint64, (m+1+63)/64)
 	gc := gapCursor{a: a}
 	for _, i := range a.others {
-		k := gc.locate(ops[i].Invoke)
+		op := &ops[i]
+		k := gc.locate(op.Invoke)
+		if k < m && (op.Outcome == history.Pending || a.at(k+1) < op.Return) {
+			continue // writes were acknowledged while it was in flight
+		}
 		marks[k>>6] |= 1 << (k & 63)
 	}
 	median := a.medianGap()
