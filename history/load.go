@@ -211,12 +211,9 @@ func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) 
 }
 
 func loadMonitor(path string, t *Trial, intern func(string) uint32) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
+	f, err := openOptional(path)
+	if f == nil {
+		return err
 	}
 	defer f.Close()
 	_, err = lines(f, func(no int, line []byte) error {
@@ -270,12 +267,9 @@ func loadMonitor(path string, t *Trial, intern func(string) uint32) error {
 }
 
 func loadFaults(path string, t *Trial) error {
-	f, err := os.Open(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", path, err)
+	f, err := openOptional(path)
+	if f == nil {
+		return err
 	}
 	defer f.Close()
 	open := map[string]int{}
@@ -306,4 +300,16 @@ func loadFaults(path string, t *Trial) error {
 		return nil
 	})
 	return err
+}
+
+// openOptional opens a file a trial may lack: (nil, nil) when it is absent.
+func openOptional(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return f, nil
 }

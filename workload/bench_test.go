@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 )
@@ -59,7 +60,9 @@ func BenchmarkLedgerVsPgbench(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		var ratios, pgbenchAll, oursAll []float64
 		for round := 0; round < benchRounds; round++ {
+			reset(ctx, b, dsn)
 			pgbenchTPS := runPgbench(ctx, b, pgbench, pg.Port, script)
+			reset(ctx, b, dsn)
 			ours := runLedger(ctx, b, dsn)
 			ratios = append(ratios, ours/pgbenchTPS)
 			pgbenchAll = append(pgbenchAll, pgbenchTPS)
@@ -109,6 +112,25 @@ func runLedger(ctx context.Context, b *testing.B, dsn string) float64 {
 		b.Fatal(err)
 	}
 	return float64(w.Stats.OK.Load()) / elapsed.Seconds()
+}
+
+// reset gives both contenders the same start: an empty table and a fresh
+// checkpoint (no full-page writes owed).
+func reset(ctx context.Context, b *testing.B, dsn string) {
+	cc, err := ParseDSN(dsn, 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	for _, q := range []string{"TRUNCATE pgbench_writes", "CHECKPOINT"} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 func median(xs []float64) float64 {

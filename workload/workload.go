@@ -279,9 +279,11 @@ func (w *Workload) client(ctx context.Context, id uint32) error {
 		if err != nil {
 			return fmt.Errorf("client %d: %w", id, err)
 		}
-		opCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.OpTimeout)
+		deadline := time.Now().Add(w.cfg.OpTimeout)
 		if s == nil {
-			s, err = w.connect(opCtx, w.conns[int(id)%len(w.conns)])
+			cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
+			s, err = w.connect(cctx, w.conns[int(id)%len(w.conns)])
+			cancel()
 			if err != nil {
 				err = errNotSent{err}
 			}
@@ -289,9 +291,17 @@ func (w *Workload) client(ctx context.Context, id uint32) error {
 		var lsnText, walfile string
 		var clock int64
 		if err == nil {
-			err = s.conn.QueryRow(opCtx, insert, w.cfg.Run, opID, int32(id)).Scan(&lsnText, &walfile, &clock)
+			// The write's timeout is a deadline on the socket rather than a
+			// context: pgx then needs no watcher per query, which costs
+			// more client CPU than the write itself on a small machine. A
+			// write past it fails with a timeout: unknown.
+			err = s.conn.PgConn().Conn().SetDeadline(deadline)
+			if err == nil {
+				err = s.conn.QueryRow(context.Background(), insert, w.cfg.Run, opID, int32(id)).Scan(&lsnText, &walfile, &clock)
+			} else {
+				err = errNotSent{err}
+			}
 		}
-		cancel()
 		out := Classify(err)
 		if out == history.OK {
 			ack, perr := parseAck(lsnText, walfile)
