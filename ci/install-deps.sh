@@ -25,6 +25,11 @@ fi
 mkdir -p /etc/postgresql-common
 grep -qs '^create_main_cluster' /etc/postgresql-common/createcluster.conf ||
   echo 'create_main_cluster = false' >> /etc/postgresql-common/createcluster.conf
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib >/dev/null
+for attempt in 1 2 3; do
+  if apt-get update -qq && apt-get install -y -qq --no-install-recommends postgresql postgresql-contrib >/dev/null; then
+    break
+  fi
+  [ "$attempt" = 3 ] && { echo "install-deps: apt-get failed 3 times; check the Debian mirror" >&2; exit 2; }
+  sleep $((attempt * 5))
+done
 echo "install-deps: installed $(ls /usr/lib/postgresql/)"
