@@ -139,4 +139,20 @@ func printReport(w io.Writer, rep history.Report) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", c.Name, c.Status, s)
 	}
 	_ = tw.Flush()
+	for _, c := range rep.Checks {
+		if c.Status != history.Failed || len(c.Evidence) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s: first evidence (all in verdict.json)\n", c.Name)
+		for i, e := range c.Evidence {
+			if i == 3 {
+				break
+			}
+			if e.ID != 0 {
+				fmt.Fprintf(w, "  - write %d (client %d, lsn %s): %s\n", e.ID, e.Client, e.LSN, e.What)
+			} else {
+				fmt.Fprintf(w, "  - %s\n", e.What)
+			}
+		}
+	}
 }
