@@ -6,7 +6,14 @@
 #    one core (target >= 2e6) and bytes per op (target <= 64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Ahead of other work on the machine when we may (root): the benchmarks
+# compare rates, and a busy neighbour on 2 cores skews them.
+NICE=()
+[ "$(id -u)" = 0 ] && NICE=(nice -n -10)
+mkdir -p bin
+go test -c -o bin/workload.test ./workload
+go test -c -o bin/assert.test ./assert
 echo "== ledger workload vs pgbench"
-go test -run '^$' -bench 'BenchmarkLedgerVsPgbench' -benchtime 1x -timeout 10m ./workload/ | grep -v '^goos\|^goarch\|^pkg\|^cpu'
+(cd workload && "${NICE[@]}" ../bin/workload.test -test.run '^$' -test.bench 'BenchmarkLedgerVsPgbench' -test.benchtime 1x -test.timeout 10m) | grep -v '^goos\|^goarch\|^pkg\|^cpu'
 echo "== checkers on 10 million operations (GOMAXPROCS=1)"
-GOMAXPROCS=1 go test -run '^$' -bench 'BenchmarkCheckers10M' -benchtime 1x -benchmem -timeout 10m ./assert/ | grep -v '^goos\|^goarch\|^pkg\|^cpu'
+(cd assert && GOMAXPROCS=1 "${NICE[@]}" ../bin/assert.test -test.run '^$' -test.bench 'BenchmarkCheckers10M' -test.benchtime 1x -test.benchmem -test.timeout 10m) | grep -v '^goos\|^goarch\|^pkg\|^cpu'

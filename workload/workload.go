@@ -18,6 +18,12 @@ import (
 	"github.com/pgchaos/pgchaos/history"
 )
 
+// evidenceSQL is the RETURNING clause of every write: the WAL insert position
+// (a lower bound of the commit record), the WAL file name (whose first eight
+// hex digits are the timeline being written) and the server clock in µs.
+const evidenceSQL = `RETURNING pg_current_wal_insert_lsn()::text, pg_walfile_name(pg_current_wal_insert_lsn()),
+	(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`
+
 // DefaultTable is the table the workload writes to.
 const DefaultTable = "pgchaos_writes"
 
@@ -259,9 +265,7 @@ func (w *Workload) client(ctx context.Context, id uint32) error {
 		}
 	}()
 	backoff := time.Duration(0)
-	insert := `INSERT INTO ` + w.cfg.Table + ` (run, id, client) VALUES ($1, $2, $3)
-		RETURNING pg_current_wal_insert_lsn()::text, pg_walfile_name(pg_current_wal_insert_lsn()),
-		(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`
+	insert := `INSERT INTO ` + w.cfg.Table + ` (run, id, client) VALUES ($1, $2, $3) ` + evidenceSQL
 	for {
 		if interval > 0 {
 			if !sleepUntil(ctx, next) {
