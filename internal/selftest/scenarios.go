@@ -11,6 +11,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 )
@@ -194,10 +195,17 @@ func splitBrain() Scenario {
 		Name: "split-brain",
 		Description: "a replica promoted while the old primary still accepts writes, half the clients " +
 			"moved to it: split brain detected from the client side and the server side",
+		// With two primaries every cross-instance detector must fire: the
+		// writes pg1 acknowledged are missing on pg0 (the authoritative
+		// instance, the first primary), the instances sit on two timelines,
+		// and replication never becomes healthy again.
 		Expect: map[string]history.Status{
-			history.CheckSplitBrain:     history.Failed,
-			history.CheckPhantomWrites:  history.Pass,
-			history.CheckUnavailability: history.Pass,
+			history.CheckSplitBrain:          history.Failed,
+			history.CheckLostAckedWrites:     history.Failed,
+			history.CheckWALContinuity:       history.Failed,
+			history.CheckReplicationRecovery: history.Failed,
+			history.CheckPhantomWrites:       history.Pass,
+			history.CheckUnavailability:      history.Pass,
 		},
 		dsns: func(tb *pgtestbed.Cluster) []string {
 			a, b := tb.Instances[0], tb.Instances[1]
@@ -305,7 +313,63 @@ func knownOutage() Scenario {
 					return []string{fmt.Sprintf("unavailability window %.3fs differs from the outage %.3fs by more than %s",
 						ws[0].Seconds, interval.Seconds(), outageTolerance)}
 				}
+				// The same trial against a budget shorter than the outage
+				// must fail.
+				cfg := assert.DefaultConfig()
+				cfg.RTOBudget = outage / 2
+				if v := (assert.Unavailability{}).Check(t, cfg); v.Status != history.Failed {
+					return []string{fmt.Sprintf("unavailability with a %s budget: %s, want fail", cfg.RTOBudget, v.Status)}
+				}
 				return nil
+			}, nil
+		},
+	}
+}
+
+func rogueWriter() Scenario {
+	exp := allPass()
+	exp[history.CheckPhantomWrites] = history.Failed
+	return Scenario{
+		Name: "rogue-writer",
+		Description: "no fault, but something else writes into the workload's table: a value never " +
+			"attempted and a copy of an acknowledged one; phantom-writes must fire, nothing else",
+		Expect: exp,
+		run: func(ctx context.Context, e *env) (func(history.Report, *history.Trial) []string, error) {
+			sleep(ctx, time.Second)
+			run := e.trial.Workload.Config().Run
+			table := e.trial.Workload.Config().Table
+			conn, err := e.tb.Connect(ctx, e.tb.Instances[0])
+			if err != nil {
+				return nil, err
+			}
+			defer conn.Close(ctx)
+			if err := e.inject("rogue-writes", "pg0", "one never-attempted id and one duplicated id"); err != nil {
+				return nil, err
+			}
+			_, err = conn.Exec(ctx, `INSERT INTO `+table+` (run, id, client) VALUES ($1, 1000000000000, 999)`, run)
+			if err == nil {
+				_, err = conn.Exec(ctx, `INSERT INTO `+table+` (run, id, client) SELECT run, id, client FROM `+table+` WHERE run = $1 AND id = 1`, run)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("rogue writes on pg0: %w", err)
+			}
+			if err := e.recovered("rogue-writes"); err != nil {
+				return nil, err
+			}
+			sleep(ctx, time.Second)
+			return func(rep history.Report, t *history.Trial) []string {
+				v, err := verdict(rep, history.CheckPhantomWrites)
+				if err != nil {
+					return []string{err.Error()}
+				}
+				var p []string
+				if n := figureInt(v, "phantoms"); n != 1 {
+					p = append(p, fmt.Sprintf("phantom-writes: %d phantoms, want 1", n))
+				}
+				if n := figureInt(v, "duplicates"); n != 1 {
+					p = append(p, fmt.Sprintf("phantom-writes: %d duplicates, want 1", n))
+				}
+				return p
 			}, nil
 		},
 	}

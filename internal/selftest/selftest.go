@@ -66,7 +66,7 @@ type Scenario struct {
 // All returns every self-test scenario, in the order they run: ONE explicit
 // list.
 func All() []Scenario {
-	return []Scenario{noFault(), asyncFailover(), syncFailover(), splitBrain(), knownOutage()}
+	return []Scenario{noFault(), asyncFailover(), syncFailover(), splitBrain(), knownOutage(), rogueWriter()}
 }
 
 // env is what a scenario's fault procedure works with.
