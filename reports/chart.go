@@ -361,7 +361,7 @@ func (d chartData) svg(id, name string) string {
 			}
 			x0, x1 := clampX(b.Start.Seconds()), clampX((b.Start + d.width).Seconds())
 			w.f(`<rect class="lost" x="%s" y="%s" width="%s" height="%s" fill="%s"><title>%s</title></rect>`, px(x0), px(lostTop+2), px(math.Max(x1-x0-0.5, 1.5)), px(stripH-4), colLost,
-				esc(fmt.Sprintf("%d acknowledged writes of %.2f–%.2f s lost", b.Lost, b.Start.Seconds(), (b.Start + d.width).Seconds())))
+				esc(fmt.Sprintf("%d acknowledged writes of %.2f–%.2f s lost", b.Lost, b.Start.Seconds(), (b.Start+d.width).Seconds())))
 		}
 		txt := fmt.Sprintf("✖ %s lost acknowledged writes, acknowledged %.2f–%.2f s", fmtCount(int64(d.lost)), d.lostSpan[0], d.lostSpan[1])
 		lx := clampX(d.lostSpan[1]) + 6

@@ -83,7 +83,11 @@ func NiceMax(v float64) float64 {
 func roundTo(v, step float64) float64 {
 	d := math.Max(0, -math.Floor(math.Log10(step))+1)
 	p := math.Pow(10, d)
-	return math.Round(v*p) / p
+	r := math.Round(v*p) / p
+	if r == 0 {
+		return 0 // not -0
+	}
+	return r
 }
 
 // LogTicks returns the ticks of a log axis over [lo, hi] (both > 0): the
