@@ -327,7 +327,7 @@ func (d chartData) svg(id, name string) string {
 
 	// Failed and unknown writes per bin, stacked.
 	fy := linear{0, NiceMax(float64(maxBad)), failTop + failH, failTop}
-	d.yAxis(&w, fy, NiceTicks(0, NiceMax(float64(maxBad)), 2), failTop, failH, "failed ▮ / unknown ▨ per bin", func(v float64) string { return fmtCount(int64(v)) })
+	d.yAxis(&w, fy, integers(NiceTicks(0, NiceMax(float64(maxBad)), 2)), failTop, failH, "failed ▮ / unknown ▨ per bin", func(v float64) string { return fmtCount(int64(v)) })
 	if maxBad == 0 {
 		w.text(chartLeft+4, failTop+failH/2+4, "start", "lab muted", "no failed or unknown write")
 	}
@@ -364,12 +364,17 @@ func (d chartData) svg(id, name string) string {
 				esc(fmt.Sprintf("%d acknowledged writes of %.2f–%.2f s lost", b.Lost, b.Start.Seconds(), (b.Start+d.width).Seconds())))
 		}
 		txt := fmt.Sprintf("✖ %s lost acknowledged writes, acknowledged %.2f–%.2f s", fmtCount(int64(d.lost)), d.lostSpan[0], d.lostSpan[1])
-		lx := clampX(d.lostSpan[1]) + 6
-		anchor := "start"
-		if lx+float64(len(txt))*charW > plotR {
-			lx, anchor = clampX(d.lostSpan[0])-6, "end"
+		tw := float64(len([]rune(txt))) * charW
+		switch x0, x1 := clampX(d.lostSpan[0]), clampX(d.lostSpan[1]); {
+		case x1+6+tw <= plotR: // right of the marks
+			w.text(x1+6, lostTop+13, "start", "lab bad", txt)
+		case x0-6-tw >= chartLeft: // left of them
+			w.text(x0-6, lostTop+13, "end", "lab bad", txt)
+		default: // on them, on a plate
+			lx := math.Max(chartLeft+2, math.Min(x0+4, plotR-tw-4))
+			w.f(`<rect x="%s" y="%s" width="%s" height="14" fill="#fff" fill-opacity="0.92" stroke="%s" stroke-width="0.5"/>`, px(lx-2), px(lostTop+2), px(tw+4), colLost)
+			w.text(lx, lostTop+13, "start", "lab bad", txt)
 		}
-		w.text(lx, lostTop+13, anchor, "lab bad", txt)
 	}
 
 	// Commit latency, log scale.
@@ -387,6 +392,8 @@ func (d chartData) svg(id, name string) string {
 	d0, d1 := LogDomain(lo, hi)
 	ly := logScale{d0, d1, latTop + latencyH, latTop}
 	d.yAxisLog(&w, ly, LogTicks(d0, d1), latTop, latencyH, "commit latency")
+	var ends [][3]float64
+	var names []string
 	for _, s := range []struct {
 		name, col, dash string
 		get             func(Bin) time.Duration
@@ -407,7 +414,7 @@ func (d chartData) svg(id, name string) string {
 			if pen {
 				fmt.Fprintf(&p, " L%s,%s", px(cx), px(cy))
 			} else {
-				fmt.Fprintf(&p, " M%s,%s", px(cx), px(cy))
+				fmt.Fprintf(&p, " M%s,%s l0,0", px(cx), px(cy)) // a lone point shows as a dot
 				pen = true
 			}
 			lastX, lastY = cx, cy
@@ -415,9 +422,18 @@ func (d chartData) svg(id, name string) string {
 		if p.Len() == 0 {
 			continue
 		}
-		w.f(`<path class="latency-%s" d="%s" fill="none" stroke="%s" stroke-width="1.5"%s><title>commit latency %s per bin</title></path>`,
+		w.f(`<path class="latency-%s" d="%s" fill="none" stroke="%s" stroke-width="1.5" stroke-linecap="round"%s><title>commit latency %s per bin</title></path>`,
 			s.name, strings.TrimSpace(p.String()), s.col, s.dash, s.name)
-		w.text(math.Min(lastX+4, plotR-18), lastY+4, "start", "lab", s.name)
+		ends = append(ends, [3]float64{lastX, lastY, float64(len(ends))})
+		names = append(names, s.name)
+	}
+	// Name each line at its end; p99 above p50 when they would touch.
+	if len(ends) == 2 && ends[0][1]-ends[1][1] < 11 {
+		mid := (ends[0][1] + ends[1][1]) / 2
+		ends[0][1], ends[1][1] = mid+5.5, mid-5.5
+	}
+	for i, e := range ends {
+		w.text(math.Min(e[0]+4, plotR-18), e[1]+4, "start", "lab", names[i])
 	}
 
 	// Roles of every instance.
@@ -495,4 +511,15 @@ func (d chartData) yAxisLog(w *svgWriter, s logScale, ticks []float64, top, h fl
 	}
 	w.f(`<line x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, px(chartLeft), px(top+h), px(plotR), px(top+h), colAxis)
 	w.text(chartLeft+4, top+11, "start", "lab title", title+" (log scale): p50 solid, p99 dashed")
+}
+
+// integers keeps the whole ticks of a count axis.
+func integers(ticks []float64) []float64 {
+	out := ticks[:0:0]
+	for _, t := range ticks {
+		if t == math.Trunc(t) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

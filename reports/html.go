@@ -22,6 +22,12 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"secs3": func(s float64) string { return fmt.Sprintf("%.3f s", s) },
 	"dur":   func(d time.Duration) string { return fmt.Sprintf("%.3f s", d.Seconds()) },
 	"inc":   func(i int) int { return i + 1 },
+	"num3": func(v any) string {
+		if f, ok := v.(float64); ok {
+			return fmt.Sprintf("%.3f", f)
+		}
+		return figureText(v)
+	},
 }).Parse(reportTmpl))
 
 // maxEvidence is how many offending operations a verdict shows.
@@ -29,10 +35,12 @@ const maxEvidence = 10
 
 // page is what the HTML template reads.
 type page struct {
-	Title   string
-	Dir     string
-	CSS     template.CSS
-	Checks  []string
+	Title  string
+	Dir    string
+	CSS    template.CSS
+	Checks []string
+	// Span is the number of verdict columns (at least one).
+	Span    int
 	Rows    []scoreRow
 	Trials  []pageTrial
 	Counts  map[string]int
@@ -93,6 +101,7 @@ type pageTrial struct {
 // way it was run.
 func Render(w io.Writer, run Run) error {
 	p := page{Dir: run.Dir, CSS: template.CSS(reportCSS), Checks: Checks(run), Counts: map[string]int{}}
+	p.Span = max(len(p.Checks), 1)
 	p.Title = "pgchaos report: " + filepath.Base(filepath.Clean(run.Dir))
 	worst := history.Pass
 	for i := range run.Trials {

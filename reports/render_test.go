@@ -368,3 +368,61 @@ func writeFile(t *testing.T, path, content string) {
 		t.Fatal(err)
 	}
 }
+
+func TestRenderSparseTrials(t *testing.T) {
+	dir := t.TempDir()
+	hdr := `{"t":"header","format":"pgchaos-ledger","version":1,"start":"2026-11-22T00:00:00Z"}` + "\n"
+	// A ledger with nothing but its header.
+	empty := filepath.Join(dir, "empty")
+	_ = os.MkdirAll(empty, 0o755)
+	writeFile(t, filepath.Join(empty, history.LedgerFile), hdr)
+	// A truncated ledger, one write acknowledged, a fault never recovered,
+	// no monitor and no final state; its verdict.json says unknown.
+	cut := filepath.Join(dir, "cut")
+	_ = os.MkdirAll(cut, 0o755)
+	writeFile(t, filepath.Join(cut, history.LedgerFile), hdr+
+		`{"t":"node","node":0,"server":"127.0.0.1:5432","instance":"pg0"}`+"\n"+
+		`{"t":"inv","id":1,"c":0,"at":1000000}`+"\n"+
+		`{"t":"ok","id":1,"at":3000000,"n":0,"lsn":"0/3000148","tl":1}`+"\n"+
+		`{"t":"inv","id":2,"c":0,"at":2000000000}`+"\n"+
+		`{"t":"in`)
+	writeFile(t, filepath.Join(cut, history.FaultsFile), `{"t":"inject","at":1500000000,"name":"kill-primary","target":"pg0"}`+"\n")
+	writeFile(t, filepath.Join(cut, history.VerdictFile), `{"checks":[{"name":"lost-acked-writes","status":"unknown","summary":"","reason":"no final state: nothing to compare the acknowledged writes with","figures":{"lost":0}}]}`)
+	run, err := LoadRun(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := Render(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		"no monitor observations: roles unknown",
+		"no failed or unknown write",
+		"never recovered",
+		"the ledger is truncated",
+		"? UNKNOWN",
+		"no final state: nothing to compare",
+		"No final state was read",
+		"NOT CHECKED",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report of sparse trials lacks %q", want)
+		}
+	}
+	if n := strings.Count(page, `<svg class="timeline"`); n != 2 {
+		t.Errorf("%d charts, want 2", n)
+	}
+	if strings.Contains(page, "NaN") || strings.Contains(page, "Inf") {
+		t.Error("the report holds NaN or Inf")
+	}
+	assertSelfContained(t, page)
+	var md bytes.Buffer
+	if err := Markdown(&md, run); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(md.String(), "? **UNKNOWN** no final state") {
+		t.Errorf("markdown: %s", md.String())
+	}
+}
