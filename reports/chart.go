@@ -26,6 +26,7 @@ const (
 	panelGap    = 14.0
 	axisH       = 34.0
 	charW       = 6.1 // width of one character at font-size 11, roughly
+	boldW       = 7.0 // the same, bold
 )
 
 // Colours: each is paired with a pattern, a dash or a text label so the
@@ -211,9 +212,9 @@ func (d chartData) svg(id, name string) string {
 
 	var unavLabels []label
 	for _, w := range d.windows {
-		txt := fmt.Sprintf("unavailable %.2f s", w.Seconds)
+		txt := "unavailable " + secs(w.Seconds)
 		if w.Open {
-			txt = fmt.Sprintf("unavailable %.2f s, never came back", w.Seconds)
+			txt = "unavailable " + secs(w.Seconds) + ", never came back"
 		}
 		title := fmt.Sprintf("no write acknowledged from %.3f s to %.3f s (%.3f s; %d failed, %d unknown)", w.StartS, w.EndS, w.Seconds, w.Failed, w.Unknown)
 		if w.Fault != "" {
@@ -223,7 +224,7 @@ func (d chartData) svg(id, name string) string {
 	}
 	xs, ws = xs[:0], ws[:0]
 	for _, l := range unavLabels {
-		xs, ws = append(xs, l.x0), append(ws, math.Max(l.x1-l.x0, float64(len(l.text))*charW+6))
+		xs, ws = append(xs, l.x0), append(ws, math.Max(l.x1-l.x0, 0)+float64(len([]rune(l.text)))*boldW+8)
 	}
 	unavRows, nUnavRows := placeLabels(xs, ws)
 
@@ -364,7 +365,7 @@ func (d chartData) svg(id, name string) string {
 				esc(fmt.Sprintf("%d acknowledged writes of %.2f–%.2f s lost", b.Lost, b.Start.Seconds(), (b.Start+d.width).Seconds())))
 		}
 		txt := fmt.Sprintf("✖ %s lost acknowledged writes, acknowledged %.2f–%.2f s", fmtCount(int64(d.lost)), d.lostSpan[0], d.lostSpan[1])
-		tw := float64(len([]rune(txt))) * charW
+		tw := float64(len([]rune(txt))) * boldW
 		switch x0, x1 := clampX(d.lostSpan[0]), clampX(d.lostSpan[1]); {
 		case x1+6+tw <= plotR: // right of the marks
 			w.text(x1+6, lostTop+13, "start", "lab bad", txt)
