@@ -61,25 +61,20 @@ type chartData struct {
 	lost      int
 }
 
-// gather prepares the chart of one trial. Lost writes are marked only when
-// the trial's lost-acked-writes verdict failed: the report never judges by
-// itself.
+// gather prepares the chart of one trial.
 func gather(t *Trial) chartData {
 	h := t.History
-	d := chartData{span: Span(h), faults: h.Faults, events: h.Events}
-	d.width = BinWidth(d.span)
-	var lost func(int64) bool
+	tl := t.Timeline
+	if tl == nil {
+		tl = NewTimeline(h, lostFailed(t))
+	}
+	d := chartData{span: tl.Span, width: tl.Width, bins: tl.Bins, lost: tl.Lost, faults: h.Faults, events: h.Events}
 	if v, ok := t.Verdict(history.CheckLostAckedWrites); ok && v.Status == history.Failed {
-		if ids := LostIDs(h); len(ids) > 0 {
-			lost = func(id int64) bool { return ids[id] }
-			d.lost = len(ids)
-		}
 		if a, ok := num(v.Figures, "first_lost_s"); ok {
 			b, _ := num(v.Figures, "last_lost_s")
 			d.lostSpan = [2]float64{a, b}
 		}
 	}
-	d.bins = Binned(h.Ops, d.span, d.width, lost)
 	d.spans = RoleSpans(h.Observations, d.span)
 	for i, in := range h.Instances {
 		name := in.Name
@@ -97,6 +92,14 @@ func gather(t *Trial) chartData {
 		d.windows = Windows(v)
 	}
 	return d
+}
+
+// lostFailed tells whether lost writes are to be marked: only when the
+// trial's lost-acked-writes verdict failed (the report never judges by
+// itself).
+func lostFailed(t *Trial) bool {
+	v, ok := t.Verdict(history.CheckLostAckedWrites)
+	return ok && v.Status == history.Failed
 }
 
 // Windows decodes the "windows" figure of an unavailability verdict (as

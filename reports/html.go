@@ -163,19 +163,12 @@ func buildTrial(t *Trial, id string) pageTrial {
 	}
 	h := t.History
 	pt.Chart = Chart(t, id)
-	var ok, fail, unk int
-	for i := range h.Ops {
-		switch h.Ops[i].Outcome {
-		case history.OK:
-			ok++
-		case history.Fail:
-			fail++
-		default:
-			unk++
-		}
+	tl := t.Timeline
+	if tl == nil {
+		tl = NewTimeline(h, lostFailed(t))
 	}
 	facts := fmt.Sprintf("%s writes over %.1f s: %s acknowledged, %s failed, %s unknown; %d instance%s observed %s times; %d fault%s",
-		fmtCount(int64(len(h.Ops))), h.End.Seconds(), fmtCount(int64(ok)), fmtCount(int64(fail)), fmtCount(int64(unk)),
+		fmtCount(int64(tl.Writes)), h.End.Seconds(), fmtCount(int64(tl.OK)), fmtCount(int64(tl.Failed)), fmtCount(int64(tl.Unknown)),
 		len(h.Instances), plural(len(h.Instances)), fmtCount(int64(len(h.Observations))), len(h.Faults), plural(len(h.Faults)))
 	if h.Truncated {
 		facts += "; the ledger is truncated (the harness stopped abruptly): it is a prefix"

@@ -36,8 +36,13 @@ type Trial struct {
 	// Name is the trial directory's base name (the scenario, for a self-test).
 	Name string
 	Dir  string
-	// History is the recorded trial; nil when Err is set.
+	// History is the recorded trial; nil when Err is set. LoadRun releases
+	// its Ops once they are binned into Timeline (a trial of ten million
+	// writes holds half a gigabyte of them; a run holds many trials).
 	History *history.Trial
+	// Timeline is the ledger binned for the chart; Render computes it from
+	// History.Ops when nil.
+	Timeline *Timeline
 	// Err says why the trial could not be read (in a run of several trials,
 	// an unreadable one is shown as such rather than failing the report).
 	Err string
@@ -94,6 +99,7 @@ func LoadRun(dir string) (Run, error) {
 		if err != nil {
 			return Run{}, err
 		}
+		t.release()
 		run.Trials = []Trial{t}
 		return run, nil
 	}
@@ -110,6 +116,7 @@ func LoadRun(dir string) (Run, error) {
 		if err != nil {
 			t = Trial{Name: e.Name(), Dir: sub, Err: err.Error()}
 		}
+		t.release()
 		run.Trials = append(run.Trials, t)
 	}
 	if len(run.Trials) == 0 {
@@ -131,7 +138,8 @@ func isTrialDir(dir string) bool {
 	return err == nil && !st.IsDir()
 }
 
-// LoadTrial reads one trial directory and its verdict.json, if any.
+// LoadTrial reads one trial directory and its verdict.json, if any, keeping
+// every write of its ledger in History.Ops.
 func LoadTrial(dir string) (Trial, error) {
 	name := filepath.Base(filepath.Clean(dir))
 	if abs, err := filepath.Abs(dir); err == nil {
@@ -156,6 +164,15 @@ func LoadTrial(dir string) (Trial, error) {
 	}
 	t.Checked, t.Verdicts, t.Notes = true, vs, notes
 	return t, nil
+}
+
+// release bins the trial's writes and lets go of them.
+func (t *Trial) release() {
+	if t.History == nil || t.Timeline != nil {
+		return
+	}
+	t.Timeline = NewTimeline(t.History, lostFailed(t))
+	t.History.Ops = nil
 }
 
 // ReadVerdicts decodes the content of a verdict.json of any schema written

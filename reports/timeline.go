@@ -227,26 +227,64 @@ func RoleSpans(obs []history.Observation, end time.Duration) []RoleSpan {
 	return out
 }
 
-// LostIDs returns the acknowledged writes absent from the authoritative
+// LostWrites marks the acknowledged writes absent from the authoritative
 // instance of the final state (the data the lost-acked-writes verdict
-// compares), as a set; nil without a final state.
-func LostIDs(t *history.Trial) map[int64]bool {
+// compares): lost[id-1] is true for a lost write. It returns the marks and
+// their count; nil without a final state.
+func LostWrites(t *history.Trial) ([]bool, int) {
 	a := t.Final.Authoritative()
 	if a < 0 {
-		return nil
+		return nil, 0
 	}
 	present := t.Final.Instances[a].Present
-	in := func(id int64) bool {
-		i := sort.Search(len(present), func(i int) bool { return present[i].Last >= id })
-		return i < len(present) && present[i].First <= id
-	}
-	lost := map[int64]bool{}
+	lost := make([]bool, len(t.Ops))
+	n, r := 0, 0
+	// Ops are in id order and ranges sorted: one merge pass.
 	for i := range t.Ops {
-		if t.Ops[i].Outcome == history.OK && !in(t.Ops[i].ID) {
-			lost[t.Ops[i].ID] = true
+		id := t.Ops[i].ID
+		for r < len(present) && present[r].Last < id {
+			r++
+		}
+		if t.Ops[i].Outcome == history.OK && (r == len(present) || present[r].First > id) {
+			lost[i] = true
+			n++
 		}
 	}
-	return lost
+	return lost, n
+}
+
+// Timeline is what a report draws from a trial's ledger: its writes
+// counted in bins over the trial's span.
+type Timeline struct {
+	Span, Width time.Duration
+	Bins        []Bin
+	// Writes counts every invoked write; OK, Failed and Unknown (which
+	// includes pending) count them by outcome.
+	Writes, OK, Failed, Unknown int
+	// Lost counts the acknowledged writes absent from the final state, when
+	// they were counted (NewTimeline's countLost).
+	Lost int
+}
+
+// NewTimeline bins the writes of a trial (see Binned and BinWidth). With
+// countLost, lost writes (LostWrites) are counted too.
+func NewTimeline(t *history.Trial, countLost bool) *Timeline {
+	tl := &Timeline{Span: Span(t), Writes: len(t.Ops)}
+	tl.Width = BinWidth(tl.Span)
+	var lost func(int64) bool
+	if countLost {
+		if marks, n := LostWrites(t); n > 0 {
+			tl.Lost = n
+			lost = func(id int64) bool { return id >= 1 && id <= int64(len(marks)) && marks[id-1] }
+		}
+	}
+	tl.Bins = Binned(t.Ops, tl.Span, tl.Width, lost)
+	for _, b := range tl.Bins {
+		tl.OK += b.OK
+		tl.Failed += b.Failed
+		tl.Unknown += b.Unknown
+	}
+	return tl
 }
 
 // Span returns the time the chart of a trial covers: up to the last record

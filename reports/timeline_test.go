@@ -143,7 +143,7 @@ func TestRoleSpans(t *testing.T) {
 	}
 }
 
-func TestLostIDs(t *testing.T) {
+func TestLostWrites(t *testing.T) {
 	tr := &history.Trial{
 		Ops: []history.Op{op(1, 0, 1, history.OK), op(2, 0, 1, history.OK), op(3, 0, 1, history.Fail), op(4, 0, 1, history.OK), op(5, 0, 1, history.OK)},
 		Final: &history.FinalState{Instances: []history.InstanceState{
@@ -151,13 +151,20 @@ func TestLostIDs(t *testing.T) {
 			{Name: "new", Reachable: true, Primary: true, Present: []history.IDRange{{First: 1, Last: 1}, {First: 3, Last: 3}, {First: 5, Last: 9}}},
 		}},
 	}
-	got := LostIDs(tr)
-	if len(got) != 2 || !got[2] || !got[4] {
-		t.Errorf("LostIDs = %v, want {2, 4}", got)
+	got, n := LostWrites(tr)
+	if n != 2 || !slices.Equal(got, []bool{false, true, false, true, false}) {
+		t.Errorf("LostWrites = %v, %d, want writes 2 and 4", got, n)
+	}
+	tl := NewTimeline(tr, true)
+	if tl.Lost != 2 || tl.Writes != 5 || tl.OK != 4 || tl.Failed != 1 || tl.Unknown != 0 || tl.Bins[0].Lost != 2 {
+		t.Errorf("NewTimeline = %+v", tl)
+	}
+	if tl := NewTimeline(tr, false); tl.Lost != 0 || tl.Bins[0].Lost != 0 {
+		t.Errorf("NewTimeline without countLost counted %d lost", tl.Lost)
 	}
 	tr.Final = nil
-	if LostIDs(tr) != nil {
-		t.Error("LostIDs without a final state is not nil")
+	if got, n := LostWrites(tr); got != nil || n != 0 {
+		t.Error("LostWrites without a final state is not nil")
 	}
 }
 
