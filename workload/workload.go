@@ -153,8 +153,14 @@ func (w *Workload) Prepare(ctx context.Context) error {
 	return nil
 }
 
+// prepareTimeout bounds Prepare: a commit can hang forever, e.g. waiting for
+// a synchronous standby that is gone.
+const prepareTimeout = 30 * time.Second
+
 // Prepare creates table on the server cc reaches, if missing.
 func Prepare(ctx context.Context, cc *pgx.ConnConfig, table string) error {
+	ctx, cancel := context.WithTimeout(ctx, prepareTimeout)
+	defer cancel()
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
 		return explainConnect(cc, err)
@@ -180,6 +186,9 @@ func Prepare(ctx context.Context, cc *pgx.ConnConfig, table string) error {
 		}
 		if errors.As(err, &pgErr) && pgErr.Code == "25006" {
 			return &SetupError{Msg: fmt.Sprintf("server %s is read-only (a standby?); point --dsn at the primary or add target_session_attrs=read-write", cc.Host)}
+		}
+		if ctx.Err() != nil {
+			return &SetupError{Msg: fmt.Sprintf("creating table %s did not finish within %s (is a synchronous standby missing?)", table, prepareTimeout)}
 		}
 		return &SetupError{Msg: fmt.Sprintf("creating table %s: %v", table, err)}
 	}

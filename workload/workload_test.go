@@ -1,0 +1,133 @@
+package workload
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+)
+
+// TestStalledCommitsAreUnknown: with synchronous replication and no standby
+// left, commits hang waiting for one. Past the per-write timeout the
+// workload must record them unknown, never fail: they are committed locally
+// (the test finds them on the primary afterwards), so "fail" would be a lie.
+func TestStalledCommitsAreUnknown(t *testing.T) {
+	ctx := context.Background()
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Synchronous: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tb.Close() })
+	dir := t.TempDir()
+	led, err := history.NewLedger(dir, history.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Config{DSN: tb.DSN(tb.Instances[0]), Clients: 2, Duration: 2500 * time.Millisecond,
+		OpTimeout: time.Second}, led)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tb.Instances[1:] {
+		if err := r.Kill(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := led.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok, fail, unknown int
+	for _, o := range tr.Ops {
+		switch o.Outcome {
+		case history.OK:
+			ok++
+		case history.Fail:
+			fail++
+		case history.Unknown:
+			unknown++
+		}
+	}
+	if ok != 0 || fail != 0 || unknown < 2 {
+		t.Fatalf("ok %d fail %d unknown %d; want only unknowns", ok, fail, unknown)
+	}
+	conn, err := tb.Connect(ctx, tb.Instances[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var present int
+	if err := conn.QueryRow(ctx, `SELECT count(*) FROM pgchaos_writes WHERE run = $1`, w.Config().Run).Scan(&present); err != nil {
+		t.Fatal(err)
+	}
+	if present == 0 {
+		t.Errorf("no unknown write was committed locally; the test shows nothing about unknown vs fail")
+	}
+	t.Logf("%d unknown writes, %d of them committed locally on the primary", unknown, present)
+}
+
+// TestWorkloadFollowsPromotedPrimary: a multi-host DSN with
+// target_session_attrs=read-write finds the new primary after a failover,
+// and every acknowledgement names the server and timeline that gave it.
+func TestWorkloadFollowsPromotedPrimary(t *testing.T) {
+	ctx := context.Background()
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Replicas: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tb.Close() })
+	dir := t.TempDir()
+	led, err := history.NewLedger(dir, history.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Config{DSN: tb.MultiHostDSN(), Clients: 2, Rate: 200, OpTimeout: time.Second}, led)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(rctx) }()
+	time.Sleep(time.Second)
+	if err := tb.Instances[0].Kill(); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.Instances[1].Promote(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := led.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, o := range tr.Ops {
+		if o.Outcome == history.OK {
+			seen[tr.Nodes[o.Node].Instance+"/"+string(rune('0'+o.Timeline))] = true
+		}
+	}
+	if !seen["pg0/1"] || !seen["pg1/2"] {
+		t.Errorf("acknowledgements from %v; want pg0 on timeline 1 and then pg1 on timeline 2", seen)
+	}
+}
