@@ -75,6 +75,19 @@ func gather(t *Trial) chartData {
 			d.lostSpan = [2]float64{a, b}
 		}
 	}
+	if d.lostSpan == [2]float64{} && d.lost > 0 {
+		// No figures: the bins that hold lost writes bound them.
+		first, last := -1, -1
+		for i, b := range d.bins {
+			if b.Lost > 0 {
+				if first < 0 {
+					first = i
+				}
+				last = i
+			}
+		}
+		d.lostSpan = [2]float64{d.bins[first].Start.Seconds(), (d.bins[last].Start + d.width).Seconds()}
+	}
 	d.spans = RoleSpans(h.Observations, d.span)
 	for i, in := range h.Instances {
 		name := in.Name
