@@ -81,8 +81,9 @@ func (t *Trial) Verdict(name string) (history.Verdict, bool) {
 }
 
 // LoadRun reads a run: dir is either one trial directory (it holds a
-// ledger) or a directory whose subdirectories are trial directories. A
-// subdirectory without a ledger is ignored; one whose trial cannot be read
+// ledger) or a directory whose subdirectories are trial directories, or
+// directories of them (scenario/trial; the trial is then named
+// "scenario/trial"). A subdirectory without a ledger or trials is ignored; one whose trial cannot be read
 // is kept, with Err set. A single trial directory that cannot be read is an
 // error.
 func LoadRun(dir string) (Run, error) {
@@ -103,21 +104,8 @@ func LoadRun(dir string) (Run, error) {
 		run.Trials = []Trial{t}
 		return run, nil
 	}
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return Run{}, fmt.Errorf("reading run %s: %w", dir, err)
-	}
-	for _, e := range ents {
-		sub := filepath.Join(dir, e.Name())
-		if !e.IsDir() || !isTrialDir(sub) {
-			continue
-		}
-		t, err := LoadTrial(sub)
-		if err != nil {
-			t = Trial{Name: e.Name(), Dir: sub, Err: err.Error()}
-		}
-		t.release()
-		run.Trials = append(run.Trials, t)
+	if err := run.addTrials(dir, "", 2); err != nil {
+		return Run{}, err
 	}
 	if len(run.Trials) == 0 {
 		return Run{}, fmt.Errorf("reading run %s: %w (no %s in it or in its subdirectories)", dir, ErrNoTrial, history.LedgerFile)
@@ -131,6 +119,39 @@ func LoadRun(dir string) (Run, error) {
 		return strings.Compare(a.Name, b.Name)
 	})
 	return run, nil
+}
+
+// addTrials loads the trial directories under dir, depth levels deep (a
+// run of scenarios, each a directory of repeated trials, is two levels).
+// A trial's name is its path below the run's directory.
+func (run *Run) addTrials(dir, prefix string, depth int) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("reading run %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		sub := filepath.Join(dir, e.Name())
+		if !e.IsDir() {
+			continue
+		}
+		name := prefix + e.Name()
+		if !isTrialDir(sub) {
+			if depth > 1 {
+				if err := run.addTrials(sub, name+"/", depth-1); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		t, err := LoadTrial(sub)
+		if err != nil {
+			t = Trial{Dir: sub, Err: err.Error()}
+		}
+		t.Name = name
+		t.release()
+		run.Trials = append(run.Trials, t)
+	}
+	return nil
 }
 
 func isTrialDir(dir string) bool {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,12 +70,22 @@ func TestLoadRunKeepsUnreadableTrial(t *testing.T) {
 	}
 	writeFile(t, filepath.Join(bad, history.LedgerFile), `{"t":"header","format":"something-else","version":1}`+"\n")
 	writeFile(t, filepath.Join(dir, "notes.txt"), "not a trial")
+	// Repeated trials of a scenario, one level down; three levels down is
+	// too deep.
+	copyDir(t, filepath.Join(testRun, "known-outage"), filepath.Join(dir, "repeated", "1"))
+	copyDir(t, filepath.Join(testRun, "known-outage"), filepath.Join(dir, "repeated", "2"))
+	copyDir(t, filepath.Join(testRun, "known-outage"), filepath.Join(dir, "a", "b", "c"))
 	run, err := LoadRun(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Trials) != 2 {
-		t.Fatalf("%d trials, want 2", len(run.Trials))
+	var names []string
+	for _, tr := range run.Trials {
+		names = append(names, tr.Name)
+	}
+	slices.Sort(names)
+	if got := strings.Join(names, " "); got != "bad good repeated/1 repeated/2" {
+		t.Fatalf("trials %q, want bad, good, repeated/1, repeated/2", got)
 	}
 	var badT *Trial
 	for i := range run.Trials {

@@ -56,8 +56,8 @@ func newReportRenderCmd() *cobra.Command {
 		Use:   "render DIR [-o FILE]",
 		Short: "Write one self-contained HTML report of the trials in DIR",
 		Long: `Reads DIR, a trial directory or a directory of trial directories (such as
-the --out of 'pgchaos selftest'), with each trial's verdict.json when it has
-one, and writes one HTML file that opens from disk with no network access:
+the --out of 'pgchaos selftest'; one more level, scenario/trial, is read
+too), with each trial's verdict.json when it has one, and writes one HTML file that opens from disk with no network access:
 the scorecard, a timeline chart per trial, the evidence of each failed
 verdict, the timeline history and how each trial was run. A trial without
 verdict.json is shown as not checked.
