@@ -16,7 +16,7 @@ export DEBIAN_FRONTEND=noninteractive
 nice_=""
 command -v nice >/dev/null && nice_="nice -n 10"
 for attempt in 1 2 3; do
-  if $nice_ apt-get update -qq && $nice_ apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; then
+  if $nice_ apt-get -o DPkg::Lock::Timeout=120 update -qq && $nice_ apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; then
     break
   fi
   [ "$attempt" = 3 ] && { echo "install-chromium: apt-get failed 3 times; check the Debian mirror" >&2; exit 2; }
