@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Installs what pgchaos's tests need on a fresh Debian machine, only if missing:
-# the PostgreSQL server (Debian's packages) and pgbench. Idempotent.
+# the PostgreSQL server and pgbench, and Chromium for the report's browser
+# test (all Debian's packages). Idempotent.
 set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash reports/testdata/install-chromium.sh
 
 have_server() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
 have_pgbench() { command -v pgbench >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/pgbench" >/dev/null; }

@@ -144,6 +144,7 @@ func WriteFinal(dir string, fs *FinalState) error {
 
 // WriteReport writes DIR/verdict.json atomically.
 func WriteReport(dir string, r Report) error {
+	r.Schema = ReportSchema
 	return writeJSONAtomic(filepath.Join(dir, VerdictFile), r)
 }
 

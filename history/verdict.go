@@ -72,8 +72,13 @@ type Stage struct {
 	AtS  float64 `json:"at_s"`
 }
 
+// ReportSchema is the version of verdict.json that WriteReport writes.
+// Version 1 files written before the field existed carry no "schema".
+const ReportSchema = 1
+
 // Report is the content of verdict.json.
 type Report struct {
+	Schema int       `json:"schema"`
 	Checks []Verdict `json:"checks"`
 }
 

@@ -72,17 +72,8 @@ Exit codes: 0 written, 2 bad input or the file could not be written.`,
 			if out == "" {
 				out = filepath.Join(dir, "report.html")
 			}
-			var buf bytes.Buffer
-			if err := reports.Render(&buf, run); err != nil {
+			if err := writeReport(run, out); err != nil {
 				return usageErr("report render: %v", err)
-			}
-			tmp := out + ".tmp"
-			if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
-				return usageErr("report render: writing %s: %v", out, err)
-			}
-			if err := os.Rename(tmp, out); err != nil {
-				_ = os.Remove(tmp)
-				return usageErr("report render: writing %s: %v", out, err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d trial%s)\n", out, len(run.Trials), map[bool]string{true: "", false: "s"}[len(run.Trials) == 1])
 			return nil
@@ -112,4 +103,32 @@ Exit codes: 0 printed, 2 bad input.`,
 			return nil
 		},
 	}
+}
+
+// writeReport renders run into out through a temporary file, so a reader
+// never sees half a report.
+func writeReport(run reports.Run, out string) error {
+	var buf bytes.Buffer
+	if err := reports.Render(&buf, run); err != nil {
+		return err
+	}
+	tmp := out + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	if err := os.Rename(tmp, out); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("writing %s: %w", out, err)
+	}
+	return nil
+}
+
+// renderReport writes DIR/report.html for the trials in dir.
+func renderReport(dir string) (string, error) {
+	run, err := reports.LoadRun(dir)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "report.html")
+	return out, writeReport(run, out)
 }

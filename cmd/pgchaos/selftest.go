@@ -40,7 +40,7 @@ detector misbehaved, 2 if the self-test could not run.`,
 			out, _ = filepath.Abs(out)
 			errw := cmd.ErrOrStderr()
 			res, err := selftest.Run(cmd.Context(), selftest.Options{
-				Out: out, Only: only, Keep: keep,
+				Out: out, Only: only, Keep: keep, Version: version,
 				Progress: func(sc, step string) {
 					fmt.Fprintf(errw, "%s  %-15s %s\n", time.Now().Format("15:04:05.000"), sc, step)
 				},
@@ -52,6 +52,11 @@ detector misbehaved, 2 if the self-test could not run.`,
 				return usageErr("selftest: %v", err)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "trials and verdicts: %s\n", out)
+			if path, err := renderReport(out); err != nil {
+				fmt.Fprintf(errw, "report not written: %v\n", err)
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
+			}
 			for _, r := range res {
 				if !r.OK {
 					return &exitError{code: exitFailed, msg: "selftest: a detector misbehaved (see the rows marked MISBEHAVED)"}

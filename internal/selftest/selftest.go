@@ -30,6 +30,8 @@ type Options struct {
 	Progress func(scenario, step string)
 	// Keep keeps the servers' data directories for debugging.
 	Keep bool
+	// Version is recorded in every trial.
+	Version string
 }
 
 // Result is the outcome of one scenario: what was expected of every
@@ -180,7 +182,8 @@ func runOne(ctx context.Context, sc Scenario, opts Options) (res Result, err err
 		Workload: workload.Config{DSN: dsns[0], MoreDSNs: dsns[1:], Clients: clients,
 			OpTimeout: 3 * time.Second, Logger: opts.Logger},
 		Monitor: targets,
-		Command: "pgchaos selftest (scenario " + sc.Name + ")",
+		Command: "pgchaos selftest --scenario " + sc.Name,
+		Version: opts.Version,
 	})
 	if err != nil {
 		return res, err
