@@ -15,7 +15,7 @@ cat >"$root/tmp/netfilter-files.sh" <<'IN'
 set -eu
 {
 	dpkg -L iptables conntrack libxtables12 | while read -r f; do [ -f "$f" ] || [ -L "$f" ] && echo "$f"; done
-	ls -d /etc/alternatives/ip*tables* /etc/alternatives/ebtables* 2>/dev/null || true
+	ls -d /etc/alternatives/ip*tables* /etc/alternatives/ebtables* /usr/sbin/ip*tables* /usr/sbin/ebtables* 2>/dev/null || true
 	for f in $(dpkg -L iptables conntrack libxtables12); do
 		[ -f "$f" ] || continue
 		ldd "$f" 2>/dev/null | awk '/=>/ {print $3} /ld-linux/ {print $1}' || true
@@ -26,10 +26,12 @@ set -eu
 	readlink -f "$f"
 done | sort -u
 IN
-chroot "$root" /bin/sh /tmp/netfilter-files.sh | sed 's#^/##' >"$WORK/netfilter.list"
+# Merged /usr: the top-level links first, then every path spelled under usr/.
+for l in bin lib lib64 sbin; do if [ -L "$root/$l" ]; then echo "$l"; fi; done >"$WORK/netfilter.list"
+chroot "$root" /bin/sh /tmp/netfilter-files.sh | sed -e 's#^/##' -e 's#^\(bin\|lib\|lib64\|sbin\)/#usr/\1/#' |
+	sort -u >>"$WORK/netfilter.list"
 rm -f "$root/tmp/netfilter-files.sh"
-for l in bin lib lib64 sbin; do [ -L "$root/$l" ] && echo "$l" >>"$WORK/netfilter.list"; done
-tar -C "$root" --numeric-owner -cf "$OUT/netfilter.tar" -T "$WORK/netfilter.list"
+tar -C "$root" --numeric-owner --no-recursion -cf "$OUT/netfilter.tar" -T "$WORK/netfilter.list"
 
 # Trim what a node never needs.
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* \
