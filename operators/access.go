@@ -98,7 +98,7 @@ func ensureNodePort(ctx context.Context, kc *kube.Client, ns, name string, selec
 			Selector: selector,
 			// Do not keep routing to a pod that stopped being ready.
 			PublishNotReadyAddresses: false,
-			Ports: []corev1.ServicePort{{Name: "postgres", Port: port, TargetPort: intstr.FromInt32(5432), Protocol: corev1.ProtocolTCP}},
+			Ports:                    []corev1.ServicePort{{Name: "postgres", Port: port, TargetPort: intstr.FromInt32(5432), Protocol: corev1.ProtocolTCP}},
 		},
 	}
 	svcs := kc.CS.CoreV1().Services(ns)

@@ -207,6 +207,9 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 	return kube.Poll(ctx, time.Second, "cluster "+c.cfg.Ref.String()+" ready", c.ready)
 }
 
+// ReadyNow checks readiness once: whether ready, and if not why.
+func (c *Cluster) ReadyNow(ctx context.Context) (bool, string, error) { return c.ready(ctx) }
+
 func (c *Cluster) ready(ctx context.Context) (bool, string, error) {
 	ins, err := c.Instances(ctx)
 	if err != nil {
