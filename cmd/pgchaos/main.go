@@ -87,6 +87,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	})
 	images := newImagesCmd()
 	images.AddCommand(newCNPGImagesCmd())
-	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images)
+	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd())
 	return root
 }

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/pgchaos/pgchaos/assert"
+	"github.com/pgchaos/pgchaos/clusters"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/monitor"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// operatorNames is the one list of operators `run` knows.
+func operatorNames() []string { return []string{"cnpg"} }
+
+type runFlags struct {
+	operator, kubeconfig, kubeContext, kindName string
+	scenario, replication, namespace, name      string
+	out, version, operatorImage, pgImage        string
+	cacheDir, storageSize                       string
+	instances, clients                          int
+	rate                                        float64
+	seed                                        int64
+	sched                                       scenario.Schedule
+	keep, upstream                              bool
+	check                                       assert.Config
+}
+
+func newRunCmd() *cobra.Command {
+	f := runFlags{sched: scenario.DefaultSchedule(), check: assert.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "run --operator NAME [--kubeconfig F | --kind-name N] [--scenario S] --out DIR",
+		Short: "Run one faulted trial against an operator's Postgres cluster and judge it",
+		Long: `Uses the kind cluster (created if absent) or --kubeconfig, installs the
+operator, creates a Postgres cluster, exposes its read-write Service and every
+instance through NodePort Services, runs the workload and the monitor, injects
+the scenario's fault, reads the final state of every instance, runs every
+check and writes DIR/verdict.json. On kind, the operator and PostgreSQL images
+are built offline and loaded into the nodes unless --upstream-images.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTrial(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(operatorNames(), ", "))
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
+	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
+	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
+	fl.StringVar(&f.scenario, "scenario", faults.PrimaryPodDelete.Name(), "fault to inject: "+strings.Join(faultNames(), ", "))
+	fl.StringVar(&f.replication, "replication", "async", "async, or sync (quorum ANY 1)")
+	fl.StringVar(&f.namespace, "namespace", "pgchaos", "namespace of the Postgres cluster")
+	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-<replication>)")
+	fl.IntVar(&f.instances, "instances", 3, "PostgreSQL instances")
+	fl.StringVar(&f.storageSize, "storage", "1Gi", "volume size per instance")
+	fl.StringVar(&f.out, "out", "", "trial directory to create")
+	fl.StringVar(&f.version, "operator-version", cnpg.DefaultVersion, "operator version")
+	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
+	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")
+	fl.BoolVar(&f.upstream, "upstream-images", false, "use the upstream images even on kind (needs a registry)")
+	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
+	fl.IntVar(&f.clients, "clients", 4, "workload clients")
+	fl.Float64Var(&f.rate, "rate", 200, "total write attempts per second (0: unlimited)")
+	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: pick one and print it)")
+	fl.DurationVar(&f.sched.WarmUp, "warm-up", f.sched.WarmUp, "workload time before the fault")
+	fl.DurationVar(&f.sched.Hold, "hold", f.sched.Hold, "time the fault stays applied")
+	fl.DurationVar(&f.sched.CoolDown, "cool-down", f.sched.CoolDown, "workload time after the cluster is ready again")
+	fl.DurationVar(&f.sched.ReadyTimeout, "ready-timeout", f.sched.ReadyTimeout, "how long the cluster may take to be ready again")
+	fl.DurationVar(&f.check.RTOBudget, "rto-budget", f.check.RTOBudget, "an unavailability window longer than this fails")
+	fl.DurationVar(&f.check.ReplicationBudget, "replication-budget", f.check.ReplicationBudget, "replicas must stream again within this")
+	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
+	return cmd
+}
+
+func faultNames() []string {
+	var n []string
+	for _, f := range faults.All() {
+		n = append(n, f.Name())
+	}
+	return n
+}
+
+func runTrial(cmd *cobra.Command, f runFlags) error {
+	ctx := cmd.Context()
+	p := newStepPrinter(cmd.ErrOrStderr())
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	if f.operator != "cnpg" {
+		return bad("--operator must be one of: %s (got %q)", strings.Join(operatorNames(), ", "), f.operator)
+	}
+	if f.out == "" {
+		return bad("--out DIR is required")
+	}
+	fault, err := faults.ByName(f.scenario)
+	if err != nil {
+		return bad("--scenario: %v", err)
+	}
+	if f.replication != "async" && f.replication != "sync" {
+		return bad("--replication must be async or sync, got %q", f.replication)
+	}
+	if f.name == "" {
+		f.name = "pg-" + f.replication
+	}
+	if err := scenario.PrepareDir(f.out); err != nil {
+		return bad("%v", err)
+	}
+	runID := newRunID()
+	p.line("run id " + runID)
+
+	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == ""
+	if onKind {
+		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: p.line})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if !st.Exists {
+			return bad("kind cluster %s does not exist: create it with `pgchaos cluster create --name %s`", f.kindName, f.kindName)
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return bad("%v", err)
+		}
+	}
+	kc, err := kube.New(kubeconfig, f.kubeContext)
+	if err != nil {
+		return bad("%v", err)
+	}
+	pull := corev1.PullPolicy("")
+	if onKind && !f.upstream && (f.operatorImage == "" || f.pgImage == "") {
+		t := time.Now()
+		imgs, err := cnpg.BuildImages(ctx, cnpg.ImageOptions{CacheDir: f.cacheDir, Version: f.version, Progress: p.line})
+		if err != nil {
+			return bad("building images: %v", err)
+		}
+		if f.operatorImage == "" {
+			f.operatorImage = imgs.Operator
+		}
+		if f.pgImage == "" {
+			f.pgImage = imgs.Postgres
+		}
+		if err := cnpg.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
+			return bad("%v", err)
+		}
+		pull = corev1.PullIfNotPresent
+		p.line(fmt.Sprintf("images ready and loaded in %s: %s, %s", time.Since(t).Round(time.Second), f.operatorImage, f.pgImage))
+	}
+
+	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, RunID: runID})
+	t := time.Now()
+	if err := op.Install(ctx); err != nil {
+		return bad("%v", err)
+	}
+	p.line(fmt.Sprintf("CloudNativePG %s installed and available in %s", f.version, time.Since(t).Round(100*time.Millisecond)))
+
+	spec := operators.ClusterSpec{
+		Ref: operators.Ref{Namespace: f.namespace, Name: f.name}, Instances: f.instances,
+		Synchronous: f.replication == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
+	}
+	t = time.Now()
+	cl, err := op.Create(ctx, spec)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if !f.keep {
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+			defer cancel()
+			if err := op.Delete(dctx, spec.Ref); err != nil {
+				p.line("cleanup: " + err.Error())
+			}
+		}()
+	}
+	if err := cl.WaitReady(ctx); err != nil {
+		return bad("%v", err)
+	}
+	p.line(fmt.Sprintf("cluster %s (%d instances, %s) healthy in %s", spec.Ref, f.instances, f.replication, time.Since(t).Round(100*time.Millisecond)))
+
+	nodeIP, err := operators.NodeAddress(ctx, kc)
+	if err != nil {
+		return bad("%v", err)
+	}
+	ex, err := operators.Expose(ctx, kc, cl, runID, nodeIP)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if !f.keep {
+		defer func() {
+			if err := operators.Unexpose(context.WithoutCancel(ctx), kc, ex); err != nil {
+				p.line("cleanup: " + err.Error())
+			}
+		}()
+	}
+	app, err := cl.Credentials(ctx, operators.AccessApp)
+	if err != nil {
+		return bad("%v", err)
+	}
+	su, err := cl.Credentials(ctx, operators.AccessSuperuser)
+	if err != nil {
+		return bad("%v", err)
+	}
+	rwDSN := operators.DSN(ex.ReadWrite, app, true, 2*time.Second)
+	t = time.Now()
+	if err := waitConnect(ctx, rwDSN, time.Minute); err != nil {
+		return bad("read-write endpoint %s: %v", ex.ReadWrite, err)
+	}
+	p.line(fmt.Sprintf("read-write endpoint %s answers (NodePort, %s)", ex.ReadWrite, time.Since(t).Round(100*time.Millisecond)))
+	var targets []monitor.Target
+	var final []workload.FinalTarget
+	for _, name := range ex.InstanceNames() {
+		d := operators.DSN(ex.Instances[name], su, false, time.Second)
+		targets = append(targets, monitor.Target{Name: name, DSN: d})
+		final = append(final, workload.FinalTarget{Name: name, DSN: d})
+		p.line(fmt.Sprintf("instance %s at %s", name, ex.Instances[name]))
+	}
+	plan := scenario.Plan{
+		Spec: scenario.Spec{
+			Out:      f.out,
+			Workload: workload.Config{DSN: rwDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
+			Monitor:  targets,
+			Command:  commandLine(cmd),
+			Seed:     f.seed,
+			Version:  version,
+		},
+		Kube: kc, Cluster: cl, Fault: fault, Schedule: f.sched, Final: final,
+		RWService: ex.Services[0], Progress: p.line,
+	}
+	outc, err := scenario.RunFaulted(ctx, plan)
+	if err != nil {
+		return bad("%v (the trial so far is in %s)", err, f.out)
+	}
+	tr, err := history.Load(f.out)
+	if err != nil {
+		return bad("%v", err)
+	}
+	rep := assert.Run(tr, f.check)
+	if err := history.WriteReport(f.out, rep); err != nil {
+		return bad("%v", err)
+	}
+	printReport(cmd.OutOrStdout(), rep)
+	fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
+		f.out, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
+	if err := writeRunInfo(f, runID, outc); err != nil {
+		return bad("%v", err)
+	}
+	if rep.Worst() == history.Failed {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// waitConnect waits until the DSN accepts a connection.
+func waitConnect(ctx context.Context, dsn string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var last error
+	for {
+		cc, err := pgx.ParseConfig(dsn)
+		if err != nil {
+			return err
+		}
+		c, err := pgx.ConnectConfig(ctx, cc)
+		if err == nil {
+			return c.Close(ctx)
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// writeRunInfo records what `run` set up next to the trial.
+func writeRunInfo(f runFlags, runID string, o scenario.Outcome) error {
+	s := fmt.Sprintf("run_id=%s\noperator=%s %s\nreplication=%s\ninstances=%d\nscenario=%s\ntarget=%s\nseed=%d\ninjected_s=%.3f\nready_s=%.3f\noperator_image=%s\npostgres_image=%s\n",
+		runID, f.operator, f.version, f.replication, f.instances, f.scenario, o.Target.Name, o.Seed,
+		o.Injected.Seconds(), o.Ready.Seconds(), f.operatorImage, f.pgImage)
+	p := filepath.Join(f.out, "run.txt")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}
