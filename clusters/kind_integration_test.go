@@ -96,10 +96,21 @@ func TestKindCluster(t *testing.T) {
 	}
 	webIP := waitRunning(ctx, t, cs, ns, "web")
 	for _, w := range []string{"worker-1", "worker-2"} {
-		script := fmt.Sprintf("busybox nslookup kubernetes.default.svc.cluster.local && busybox nslookup kubernetes.default && busybox wget -q -T 5 -O - http://%s:8080/", webIP)
+		// busybox nslookup ignores the search list, so walk it as the resolver does;
+		// busybox wget (static glibc) crashes here, nc does not.
+		script := fmt.Sprintf(`set -e
+ok=
+for d in $(busybox sed -n 's/^search //p' /etc/resolv.conf); do
+  if busybox nslookup kubernetes.default.$d; then ok=1; echo "resolved kubernetes.default in $d"; break; fi
+done
+[ -n "$ok" ]
+busybox nc -w 5 10.96.0.1 443 </dev/null && echo "service kubernetes.default reachable"
+printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 		p := pod("probe-"+w, w, false, nil, "sh", "-c", script)
 		logs := runToCompletion(ctx, t, cs, ns, p)
-		if !strings.Contains(logs, "10.96.0.1") || !strings.Contains(logs, "pgchaos-ok") {
+		t.Logf("probe on %s:\n%s", w, logs)
+		if !strings.Contains(logs, "10.96.0.1") || !strings.Contains(logs, "pgchaos-ok") ||
+			!strings.Contains(logs, "service kubernetes.default reachable") {
 			t.Errorf("probe on %s: DNS or cross-node traffic failed:\n%s", w, logs)
 		}
 	}

@@ -91,7 +91,7 @@ func (b *builder) progress(step, what string, took time.Duration, key string) {
 	if b.opts.Progress == nil {
 		return
 	}
-	line := fmt.Sprintf("[%6s] %-12s %s", time.Since(b.start).Round(time.Second), step, what)
+	line := fmt.Sprintf("%-12s %s", step, what)
 	if took > 0 {
 		line += " (" + took.Round(time.Second).String() + ")"
 	}

@@ -214,6 +214,11 @@ func (b *builder) preload(ctx context.Context, stage, tag string, comps componen
 			return err
 		}
 	}
+	// containerd 1.6's ctr has no import --label: pin afterwards, as kind's builder does at import.
+	if _, err := docker(ctx, nil, "exec", name, "sh", "-c",
+		"for r in $(ctr -n k8s.io images ls -q); do ctr -n k8s.io images label \"$r\" io.cri-containerd.pinned=pinned >/dev/null || exit 1; done"); err != nil {
+		return fmt.Errorf("pinning images in %s: %w", name, err)
+	}
 	if _, err := docker(ctx, nil, "exec", name, "sh", "-c", "kill $(pidof containerd); for i in $(seq 1 50); do pidof containerd >/dev/null || exit 0; sleep 0.2; done; exit 1"); err != nil {
 		return fmt.Errorf("stopping containerd in %s: %w", name, err)
 	}
@@ -236,7 +241,7 @@ func pipeSave(ctx context.Context, ref, container string) error {
 		return fmt.Errorf("saving %s: %w", ref, err)
 	}
 	_, ierr := docker(ctx, pipe, "exec", "-i", container, "ctr", "-n", "k8s.io", "images", "import",
-		"--no-unpack", "--all-platforms", "--digests", "--label=io.cri-containerd.pinned=pinned", "-")
+		"--no-unpack", "--all-platforms", "--digests", "-")
 	if ierr != nil {
 		_, _ = io.Copy(io.Discard, pipe)
 	}
