@@ -3,6 +3,8 @@ module github.com/pgchaos/pgchaos
 go 1.26.8
 
 require (
+	github.com/onsi/ginkgo/v2 v2.21.0
+	github.com/onsi/gomega v1.35.1
 	github.com/spf13/cobra v1.9.1
 	golang.org/x/sys v0.49.0
 	k8s.io/api v0.33.13
@@ -12,12 +14,15 @@ require (
 )
 
 require (
+	github.com/go-task/slim-sprig/v3 v3.0.0 // indirect
+	github.com/google/pprof v0.0.0-20241029153458-d1b30febd7db // indirect
 	github.com/gorilla/websocket v1.5.4-0.20250319132907-e064f32e3674 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/moby/spdystream v0.5.1 // indirect
 	github.com/mxk/go-flowrate v0.0.0-20140419014527-cca7078d478f // indirect
 	golang.org/x/crypto v0.37.0 // indirect
+	golang.org/x/tools v0.26.0 // indirect
 )
 
 require (

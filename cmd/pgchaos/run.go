@@ -4,19 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/clusters"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
-	"github.com/pgchaos/pgchaos/monitor"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/pgchaos/pgchaos/operators/kube"
@@ -159,83 +156,34 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	}
 
 	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, RunID: runID})
-	t := time.Now()
-	if err := op.Install(ctx); err != nil {
-		return bad("%v", err)
-	}
-	p.line(fmt.Sprintf("CloudNativePG %s installed and available in %s", f.version, time.Since(t).Round(100*time.Millisecond)))
-
 	spec := operators.ClusterSpec{
 		Ref: operators.Ref{Namespace: f.namespace, Name: f.name}, Instances: f.instances,
 		Synchronous: f.replication == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 	}
-	t = time.Now()
-	cl, err := op.Create(ctx, spec)
-	if err != nil {
-		return bad("%v", err)
-	}
+	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec, Progress: p.line})
 	if !f.keep {
 		defer func() {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
 			defer cancel()
-			if err := op.Delete(dctx, spec.Ref); err != nil {
+			if err := cleanup(dctx); err != nil {
 				p.line("cleanup: " + err.Error())
 			}
 		}()
 	}
-	if err := cl.WaitReady(ctx); err != nil {
-		return bad("%v", err)
-	}
-	p.line(fmt.Sprintf("cluster %s (%d instances, %s) healthy in %s", spec.Ref, f.instances, f.replication, time.Since(t).Round(100*time.Millisecond)))
-
-	nodeIP, err := operators.NodeAddress(ctx, kc)
 	if err != nil {
 		return bad("%v", err)
-	}
-	ex, err := operators.Expose(ctx, kc, cl, runID, nodeIP)
-	if err != nil {
-		return bad("%v", err)
-	}
-	if !f.keep {
-		defer func() {
-			if err := operators.Unexpose(context.WithoutCancel(ctx), kc, ex); err != nil {
-				p.line("cleanup: " + err.Error())
-			}
-		}()
-	}
-	app, err := cl.Credentials(ctx, operators.AccessApp)
-	if err != nil {
-		return bad("%v", err)
-	}
-	su, err := cl.Credentials(ctx, operators.AccessSuperuser)
-	if err != nil {
-		return bad("%v", err)
-	}
-	rwDSN := operators.DSN(ex.ReadWrite, app, true, 2*time.Second)
-	t = time.Now()
-	if err := waitConnect(ctx, rwDSN, time.Minute); err != nil {
-		return bad("read-write endpoint %s: %v", ex.ReadWrite, err)
-	}
-	p.line(fmt.Sprintf("read-write endpoint %s answers (NodePort, %s)", ex.ReadWrite, time.Since(t).Round(100*time.Millisecond)))
-	var targets []monitor.Target
-	var final []workload.FinalTarget
-	for _, name := range ex.InstanceNames() {
-		d := operators.DSN(ex.Instances[name], su, false, time.Second)
-		targets = append(targets, monitor.Target{Name: name, DSN: d})
-		final = append(final, workload.FinalTarget{Name: name, DSN: d})
-		p.line(fmt.Sprintf("instance %s at %s", name, ex.Instances[name]))
 	}
 	plan := scenario.Plan{
 		Spec: scenario.Spec{
 			Out:      f.out,
-			Workload: workload.Config{DSN: rwDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
-			Monitor:  targets,
+			Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
+			Monitor:  prov.Monitor,
 			Command:  commandLine(cmd),
 			Seed:     f.seed,
 			Version:  version,
 		},
-		Kube: kc, Cluster: cl, Fault: fault, Schedule: f.sched, Final: final,
-		RWService: ex.Services[0], Progress: p.line,
+		Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
+		RWService: prov.Exposure.Services[0], Progress: p.line,
 	}
 	outc, err := scenario.RunFaulted(ctx, plan)
 	if err != nil {
@@ -265,29 +213,6 @@ func newRunID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// waitConnect waits until the DSN accepts a connection.
-func waitConnect(ctx context.Context, dsn string, d time.Duration) error {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var last error
-	for {
-		cc, err := pgx.ParseConfig(dsn)
-		if err != nil {
-			return err
-		}
-		c, err := pgx.ConnectConfig(ctx, cc)
-		if err == nil {
-			return c.Close(ctx)
-		}
-		last = err
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), last)
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
 }
 
 // writeRunInfo records what `run` set up next to the trial.
