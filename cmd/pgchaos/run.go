@@ -125,7 +125,15 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 			return bad("%v", err)
 		}
 		if !st.Exists {
-			return bad("kind cluster %s does not exist: create it with `pgchaos cluster create --name %s`", f.kindName, f.kindName)
+			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
+			img, err := buildNodeImage(cmd, f.cacheDir, "")
+			if err != nil {
+				return err
+			}
+			k = clusters.NewKind(clusters.KindOptions{Name: f.kindName, NodeImage: img, Progress: p.line})
+			if err := k.Create(ctx); err != nil {
+				return bad("%v", err)
+			}
 		}
 		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
 			return bad("%v", err)
