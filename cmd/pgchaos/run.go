@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
@@ -31,7 +33,7 @@ type runFlags struct {
 	scenario, replication, namespace, name      string
 	out, version, operatorImage, pgImage        string
 	cacheDir, storageSize                       string
-	instances, clients                          int
+	instances, clients, repeat                  int
 	rate                                        float64
 	seed                                        int64
 	sched                                       scenario.Schedule
@@ -72,7 +74,8 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
 	fl.IntVar(&f.clients, "clients", 4, "workload clients")
 	fl.Float64Var(&f.rate, "rate", 200, "total write attempts per second (0: unlimited)")
-	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: pick one and print it)")
+	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: pick one per trial and print it; N: trial i uses N+i-1)")
+	fl.IntVar(&f.repeat, "repeat", 1, "trials in a row on the same cluster (DIR/trial-NNN each); the summary gives p50/p95/max unavailability")
 	fl.DurationVar(&f.sched.WarmUp, "warm-up", f.sched.WarmUp, "workload time before the fault")
 	fl.DurationVar(&f.sched.Hold, "hold", f.sched.Hold, "time the fault stays applied")
 	fl.DurationVar(&f.sched.CoolDown, "cool-down", f.sched.CoolDown, "workload time after the cluster is ready again")
@@ -108,6 +111,10 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if f.replication != "async" && f.replication != "sync" {
 		return bad("--replication must be async or sync, got %q", f.replication)
 	}
+	if f.repeat < 1 || f.repeat > 1000 {
+		return bad("--repeat must be between 1 and 1000, got %d", f.repeat)
+	}
+	started := time.Now()
 	if f.name == "" {
 		f.name = "pg-" + f.replication
 	}
@@ -181,38 +188,97 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err != nil {
 		return bad("%v", err)
 	}
-	plan := scenario.Plan{
-		Spec: scenario.Spec{
-			Out:      f.out,
-			Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
-			Monitor:  prov.Monitor,
-			Command:  commandLine(cmd),
-			Seed:     f.seed,
-			Version:  version,
-		},
-		Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
-		RWService: prov.Exposure.Services[0], Progress: p.line,
+	results := reports.NewResults(started, map[string]string{
+		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
+	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
+	worst := history.Pass
+	for i := 1; i <= f.repeat; i++ {
+		dir := f.out
+		if f.repeat > 1 {
+			dir = filepath.Join(f.out, fmt.Sprintf("trial-%03d", i))
+			p.line(fmt.Sprintf("trial %d of %d", i, f.repeat))
+		}
+		seed := f.seed
+		if seed != 0 {
+			seed += int64(i - 1)
+		}
+		if i > 1 {
+			if err := prov.Cluster.WaitReady(ctx); err != nil {
+				return bad("before trial %d: %v", i, err)
+			}
+		}
+		t := time.Now()
+		plan := scenario.Plan{
+			Spec: scenario.Spec{
+				Out:      dir,
+				Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
+				Monitor:  prov.Monitor,
+				Command:  commandLine(cmd),
+				Seed:     seed,
+				Version:  version,
+			},
+			Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
+			RWService: prov.Exposure.Services[0], Progress: p.line,
+		}
+		outc, err := scenario.RunFaulted(ctx, plan)
+		if err != nil {
+			return bad("%v (the trial so far is in %s)", err, dir)
+		}
+		tr, err := history.Load(dir)
+		if err != nil {
+			return bad("%v", err)
+		}
+		rep := assert.Run(tr, f.check)
+		if err := history.WriteReport(dir, rep); err != nil {
+			return bad("%v", err)
+		}
+		printReport(cmd.OutOrStdout(), rep)
+		fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
+			dir, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
+		if err := writeRunInfo(f, dir, runID, outc); err != nil {
+			return bad("%v", err)
+		}
+		results.Add(reports.Trial{Scenario: fault.Name(), Operator: f.operator, Replication: f.replication, Dir: dir,
+			Seed: outc.Seed, Target: outc.Target.Name, Elapsed: time.Since(t), Checks: rep.Checks})
+		if st := rep.Worst(); st == history.Failed || (st == history.Undecided && worst == history.Pass) {
+			worst = st
+		}
 	}
-	outc, err := scenario.RunFaulted(ctx, plan)
-	if err != nil {
-		return bad("%v (the trial so far is in %s)", err, f.out)
-	}
-	tr, err := history.Load(f.out)
-	if err != nil {
+	if err := writeResults(f.out, results); err != nil {
 		return bad("%v", err)
 	}
-	rep := assert.Run(tr, f.check)
-	if err := history.WriteReport(f.out, rep); err != nil {
-		return bad("%v", err)
-	}
-	printReport(cmd.OutOrStdout(), rep)
-	fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
-		f.out, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
-	if err := writeRunInfo(f, runID, outc); err != nil {
-		return bad("%v", err)
-	}
-	if rep.Worst() == history.Failed {
+	fmt.Fprintln(cmd.OutOrStdout())
+	_ = reports.WriteTable(cmd.OutOrStdout(), results)
+	fmt.Fprintf(cmd.OutOrStdout(), "results: %s, %s\n", filepath.Join(f.out, "results.json"), filepath.Join(f.out, "junit.xml"))
+	if worst == history.Failed {
 		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func targetName(f runFlags) string {
+	if f.kubeconfig != "" {
+		return "kubeconfig " + f.kubeconfig
+	}
+	return "kind " + f.kindName
+}
+
+// writeResults writes results.json and junit.xml into dir.
+func writeResults(dir string, r *reports.Results) error {
+	if err := reports.WriteJSON(filepath.Join(dir, "results.json"), r); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "junit.xml")
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	if err := reports.WriteJUnit(fh, r); err != nil {
+		_ = fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return nil
 }
@@ -224,11 +290,11 @@ func newRunID() string {
 }
 
 // writeRunInfo records what `run` set up next to the trial.
-func writeRunInfo(f runFlags, runID string, o scenario.Outcome) error {
+func writeRunInfo(f runFlags, dir, runID string, o scenario.Outcome) error {
 	s := fmt.Sprintf("run_id=%s\noperator=%s %s\nreplication=%s\ninstances=%d\nscenario=%s\ntarget=%s\nseed=%d\ninjected_s=%.3f\nready_s=%.3f\noperator_image=%s\npostgres_image=%s\n",
 		runID, f.operator, f.version, f.replication, f.instances, f.scenario, o.Target.Name, o.Seed,
 		o.Injected.Seconds(), o.Ready.Seconds(), f.operatorImage, f.pgImage)
-	p := filepath.Join(f.out, "run.txt")
+	p := filepath.Join(dir, "run.txt")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
 	}
