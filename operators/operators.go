@@ -13,6 +13,10 @@ import (
 // that cleanup finds them all.
 const RunIDLabel = "pgchaos.io/run-id"
 
+// OperatorLabel marks the objects of an operator's installation (value: the
+// adapter's name). Cleanup leaves them alone: an operator outlives runs.
+const OperatorLabel = "pgchaos.io/operator"
+
 // Ref names a Postgres cluster.
 type Ref struct {
 	Namespace string

@@ -29,7 +29,7 @@ func TestPatchManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, o := range objs {
-		if o.GetLabels()[operators.RunIDLabel] != "run1" {
+		if o.GetLabels()[operators.RunIDLabel] != "run1" || o.GetLabels()[operators.OperatorLabel] != "cnpg" {
 			t.Fatalf("%s %s lacks the run id label", o.GetKind(), o.GetName())
 		}
 		if o.GetKind() != "Deployment" {

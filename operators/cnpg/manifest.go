@@ -59,21 +59,22 @@ func ReleaseManifest(ctx context.Context, version string) ([]*unstructured.Unstr
 }
 
 // PatchManifest edits the release manifest for pgchaos: every object is
-// labelled with runID; the operator Deployment's pull policy becomes
+// labelled with runID and as the cnpg operator's (operators.OperatorLabel); the operator Deployment's pull policy becomes
 // IfNotPresent (the manifest says Always, which cannot work without a
 // registry) and, when image is set, it runs image and gives it to the
 // instances' bootstrap containers (OPERATOR_IMAGE_NAME).
 func PatchManifest(objs []*unstructured.Unstructured, image, runID string) error {
 	found := false
 	for _, o := range objs {
-		if runID != "" {
-			l := o.GetLabels()
-			if l == nil {
-				l = map[string]string{}
-			}
-			l[operators.RunIDLabel] = runID
-			o.SetLabels(l)
+		l := o.GetLabels()
+		if l == nil {
+			l = map[string]string{}
 		}
+		l[operators.OperatorLabel] = "cnpg"
+		if runID != "" {
+			l[operators.RunIDLabel] = runID
+		}
+		o.SetLabels(l)
 		if o.GetKind() != "Deployment" || o.GetName() != OperatorDeployment {
 			continue
 		}
