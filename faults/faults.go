@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
@@ -40,7 +41,7 @@ type Fault interface {
 
 // All lists every fault: ONE explicit list.
 func All() []Fault {
-	return []Fault{PrimaryPodDelete, ReplicaPodDelete, PrimaryPostmasterKill, PlannedSwitchover}
+	return []Fault{PrimaryPodDelete, ReplicaPodDelete, PrimaryPostmasterKill, PlannedSwitchover, LaggingPrimaryPodDelete}
 }
 
 // ByName finds a fault in All.
@@ -193,4 +194,63 @@ func (f switchover) Inject(ctx context.Context, env Env, t operators.Instance) (
 		return noRecover, fmt.Errorf("fault %s: %w", f.name, err)
 	}
 	return noRecover, nil
+}
+
+// laggingDelete freezes the primary's WAL senders (SIGSTOP) for Lag, so the
+// writes acknowledged meanwhile exist only on the primary, then deletes the
+// primary's pod with grace 0. Under asynchronous replication those writes
+// are lost by design (a weakened configuration made visible); under
+// synchronous replication no commit is acknowledged while the senders are
+// frozen, so none may be lost.
+type laggingDelete struct {
+	name string
+	lag  time.Duration
+}
+
+var _ Fault = laggingDelete{}
+
+// LaggingPrimaryPodDelete freezes the primary's WAL senders for 1 s, then
+// deletes the primary's pod with grace 0.
+var LaggingPrimaryPodDelete Fault = laggingDelete{name: "lagging-primary-pod-delete", lag: time.Second}
+
+// freezeScript stops (or continues, with CONT) every WAL sender of the
+// instance; it fails when there is none.
+const freezeScript = `pids="$(pgrep -f '^postgres: .*walsender')" && [ -n "$pids" ] && kill -%s $pids && echo $pids`
+
+func (f laggingDelete) Name() string { return f.name }
+
+func (f laggingDelete) Available(ctx context.Context, env Env) error {
+	if env.Kube == nil || env.Kube.Config == nil {
+		return errors.New("needs pod exec through the Kubernetes API")
+	}
+	return nil
+}
+
+func (f laggingDelete) Target(ctx context.Context, env Env) (operators.Instance, error) {
+	return Primary(ctx, env)
+}
+
+func (f laggingDelete) Describe(t operators.Instance) string {
+	return fmt.Sprintf("SIGSTOP the WAL senders of %s for %s, then delete pod %s (grace 0s)", t.Pod, f.lag, t.Pod)
+}
+
+func (f laggingDelete) Inject(ctx context.Context, env Env, t operators.Instance) (Recover, error) {
+	ns := env.Cluster.Ref().Namespace
+	thaw := func(ctx context.Context) error {
+		// The pod is normally gone by now; a thaw that finds nothing is fine.
+		_, _, _ = env.Kube.Exec(ctx, ns, t.Pod, t.Container, []string{"sh", "-c", fmt.Sprintf(freezeScript, "CONT")})
+		return nil
+	}
+	if _, _, err := env.Kube.Exec(ctx, ns, t.Pod, t.Container, []string{"sh", "-c", fmt.Sprintf(freezeScript, "STOP")}); err != nil {
+		return thaw, fmt.Errorf("fault %s: freezing the WAL senders of %s: %w", f.name, t.Pod, err)
+	}
+	select {
+	case <-ctx.Done():
+		return thaw, ctx.Err()
+	case <-time.After(f.lag):
+	}
+	if _, err := env.Kube.DeletePod(ctx, ns, t.Pod, 0); err != nil {
+		return thaw, fmt.Errorf("fault %s on %s: %w", f.name, t.Pod, err)
+	}
+	return thaw, nil
 }

@@ -27,7 +27,7 @@ const (
 // FaultLabel maps a fault name (faults.All) to its label.
 func FaultLabel(fault string) string {
 	switch fault {
-	case "primary-pod-delete", "replica-pod-delete":
+	case "primary-pod-delete", "replica-pod-delete", "lagging-primary-pod-delete":
 		return LabelFaultPodKill
 	case "primary-postmaster-kill":
 		return LabelFaultProcessKill
