@@ -56,8 +56,11 @@ func exposedName(suffix string) string {
 	return strings.TrimRight(n, "-")
 }
 
-// Expose creates (or updates) the NodePort Services of a cluster, labelled
-// with runID, and returns the host addresses at nodeIP (see NodeAddress).
+// Expose creates (or updates) pgchaos's Services of a cluster, labelled
+// with runID. With a nodeIP (see NodeAddress) they are NodePort Services and
+// the addresses are nodeIP:nodePort, for a harness outside the cluster; with
+// an empty nodeIP they are ClusterIP Services and the addresses are their DNS
+// names, for a harness running in a pod of the cluster.
 func Expose(ctx context.Context, kc *kube.Client, c Cluster, runID, nodeIP string) (*Exposure, error) {
 	ref := c.Ref()
 	ep, err := c.ReadWrite(ctx)
@@ -65,11 +68,11 @@ func Expose(ctx context.Context, kc *kube.Client, c Cluster, runID, nodeIP strin
 		return nil, fmt.Errorf("exposing %s: %w", ref, err)
 	}
 	ex := &Exposure{Cluster: ref, Instances: map[string]HostPort{}}
-	port, err := ensureNodePort(ctx, kc, ref.Namespace, exposedName(ref.Name+"-rw"), ep.Selector, ep.Port, runID)
+	addr, err := ensureService(ctx, kc, ref.Namespace, exposedName(ref.Name+"-rw"), ep.Selector, ep.Port, runID, nodeIP)
 	if err != nil {
 		return nil, fmt.Errorf("exposing %s: %w", ref, err)
 	}
-	ex.ReadWrite = HostPort{nodeIP, port}
+	ex.ReadWrite = addr
 	ex.Services = append(ex.Services, ref.Namespace+"/"+exposedName(ref.Name+"-rw"))
 	ins, err := c.Instances(ctx)
 	if err != nil {
@@ -80,21 +83,27 @@ func Expose(ctx context.Context, kc *kube.Client, c Cluster, runID, nodeIP strin
 			return nil, fmt.Errorf("exposing instance %s of %s: the operator's labels cannot single out its pod", in.Name, ref)
 		}
 		name := exposedName(in.Name)
-		p, err := ensureNodePort(ctx, kc, ref.Namespace, name, in.Selector, 5432, runID)
+		a, err := ensureService(ctx, kc, ref.Namespace, name, in.Selector, 5432, runID, nodeIP)
 		if err != nil {
 			return nil, fmt.Errorf("exposing instance %s of %s: %w", in.Name, ref, err)
 		}
-		ex.Instances[in.Name] = HostPort{nodeIP, p}
+		ex.Instances[in.Name] = a
 		ex.Services = append(ex.Services, ref.Namespace+"/"+name)
 	}
 	return ex, nil
 }
 
-func ensureNodePort(ctx context.Context, kc *kube.Client, ns, name string, selector map[string]string, port int32, runID string) (int32, error) {
+// ensureService creates or updates a Service (NodePort when nodeIP is set)
+// and returns the address to dial.
+func ensureService(ctx context.Context, kc *kube.Client, ns, name string, selector map[string]string, port int32, runID, nodeIP string) (HostPort, error) {
+	typ := corev1.ServiceTypeClusterIP
+	if nodeIP != "" {
+		typ = corev1.ServiceTypeNodePort
+	}
 	svc := &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{RunIDLabel: runID}},
 		Spec: corev1.ServiceSpec{
-			Type:     corev1.ServiceTypeNodePort,
+			Type:     typ,
 			Selector: selector,
 			// Do not keep routing to a pod that stopped being ready.
 			PublishNotReadyAddresses: false,
@@ -106,21 +115,32 @@ func ensureNodePort(ctx context.Context, kc *kube.Client, ns, name string, selec
 	if apierrors.IsAlreadyExists(err) {
 		old, gerr := svcs.Get(ctx, name, metav1.GetOptions{})
 		if gerr != nil {
-			return 0, fmt.Errorf("reading service %s/%s: %w", ns, name, gerr)
+			return HostPort{}, fmt.Errorf("reading service %s/%s: %w", ns, name, gerr)
 		}
-		old.Spec.Selector = selector
-		old.Labels = svc.Labels
-		got, err = svcs.Update(ctx, old, metav1.UpdateOptions{})
+		if old.Spec.Type != typ {
+			// Switching between NodePort and ClusterIP: start afresh.
+			if err := svcs.Delete(ctx, name, metav1.DeleteOptions{}); err != nil {
+				return HostPort{}, fmt.Errorf("replacing service %s/%s: %w", ns, name, err)
+			}
+			got, err = svcs.Create(ctx, svc, metav1.CreateOptions{})
+		} else {
+			old.Spec.Selector = selector
+			old.Labels = svc.Labels
+			got, err = svcs.Update(ctx, old, metav1.UpdateOptions{})
+		}
 	}
 	if err != nil {
-		return 0, fmt.Errorf("creating service %s/%s: %w", ns, name, err)
+		return HostPort{}, fmt.Errorf("creating service %s/%s: %w", ns, name, err)
+	}
+	if nodeIP == "" {
+		return HostPort{Host: name + "." + ns + ".svc", Port: port}, nil
 	}
 	for _, p := range got.Spec.Ports {
 		if p.NodePort != 0 {
-			return p.NodePort, nil
+			return HostPort{nodeIP, p.NodePort}, nil
 		}
 	}
-	return 0, fmt.Errorf("service %s/%s: no node port allocated", ns, name)
+	return HostPort{}, fmt.Errorf("service %s/%s: no node port allocated", ns, name)
 }
 
 // Unexpose deletes the Services of an exposure; missing ones are fine.

@@ -35,6 +35,10 @@ type ProvisionOptions struct {
 	Spec     operators.ClusterSpec
 	// SkipInstall assumes the operator is installed already.
 	SkipInstall bool
+	// InCluster exposes the cluster through ClusterIP Services reached by
+	// DNS name, for a harness running in a pod of the cluster; otherwise
+	// through NodePort Services at a node's address.
+	InCluster bool
 	// ConnectTimeout bounds the wait for the read-write endpoint (default 1m).
 	ConnectTimeout time.Duration
 	Progress       func(string)
@@ -85,9 +89,11 @@ func Provision(ctx context.Context, o ProvisionOptions) (*Provisioned, func(cont
 	}
 	out.Ready = time.Since(t)
 	say(fmt.Sprintf("cluster %s (%d instances, synchronous=%v) ready in %s", o.Spec.Ref, o.Spec.Instances, o.Spec.Synchronous, out.Ready.Round(100*time.Millisecond)))
-	nodeIP, err := operators.NodeAddress(ctx, o.Kube)
-	if err != nil {
-		return nil, cleanup, err
+	nodeIP := ""
+	if !o.InCluster {
+		if nodeIP, err = operators.NodeAddress(ctx, o.Kube); err != nil {
+			return nil, cleanup, err
+		}
 	}
 	if ex, err = operators.Expose(ctx, o.Kube, cl, o.Spec.RunID, nodeIP); err != nil {
 		return nil, cleanup, err

@@ -37,7 +37,7 @@ type runFlags struct {
 	rate                                        float64
 	seed                                        int64
 	sched                                       scenario.Schedule
-	keep, upstream                              bool
+	keep, upstream, inCluster, skipInstall      bool
 	check                                       assert.Config
 }
 
@@ -82,6 +82,8 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.DurationVar(&f.sched.ReadyTimeout, "ready-timeout", f.sched.ReadyTimeout, "how long the cluster may take to be ready again")
 	fl.DurationVar(&f.check.RTOBudget, "rto-budget", f.check.RTOBudget, "an unavailability window longer than this fails")
 	fl.DurationVar(&f.check.ReplicationBudget, "replication-budget", f.check.ReplicationBudget, "replicas must stream again within this")
+	fl.BoolVar(&f.inCluster, "in-cluster", false, "run from a pod of the target cluster: its service account, ClusterIP Services reached by DNS (no kind, no image build)")
+	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
 	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
 	return cmd
 }
@@ -124,7 +126,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	runID := newRunID()
 	p.line("run id " + runID)
 
-	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == ""
+	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
 	if onKind {
 		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: p.line})
 		st, err := k.Status(ctx)
@@ -170,12 +172,16 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		p.line(fmt.Sprintf("images ready and loaded in %s: %s, %s", time.Since(t).Round(time.Second), f.operatorImage, f.pgImage))
 	}
 
+	if pull == "" && f.pgImage != "" {
+		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
+	}
 	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, RunID: runID})
 	spec := operators.ClusterSpec{
 		Ref: operators.Ref{Namespace: f.namespace, Name: f.name}, Instances: f.instances,
 		Synchronous: f.replication == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 	}
-	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec, Progress: p.line})
+	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec,
+		SkipInstall: f.skipInstall, InCluster: f.inCluster, Progress: p.line})
 	if !f.keep {
 		defer func() {
 			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
@@ -257,6 +263,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 }
 
 func targetName(f runFlags) string {
+	if f.inCluster {
+		return "in-cluster"
+	}
 	if f.kubeconfig != "" {
 		return "kubeconfig " + f.kubeconfig
 	}

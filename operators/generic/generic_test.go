@@ -133,3 +133,38 @@ func TestBadConfig(t *testing.T) {
 		t.Fatal("want an error without a read-write service")
 	}
 }
+
+func TestExposeInCluster(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewSimpleClientset(objects(true)...)
+	kc := kube.NewFake(cs, nil)
+	c, err := New(kc, cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := operators.Expose(ctx, kc, c, "r1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.ReadWrite.String() != "pgchaos-pg-rw.db.svc:5432" || len(ex.Instances) != 3 || ex.Instances["pg-2"].Host != "pgchaos-pg-2.db.svc" {
+		t.Fatalf("exposure %+v", ex)
+	}
+	rw, err := cs.CoreV1().Services("db").Get(ctx, "pgchaos-pg-rw", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rw.Spec.Selector["cnpg.io/instanceRole"] != "primary" || rw.Labels[operators.RunIDLabel] != "r1" || rw.Spec.Type != corev1.ServiceTypeClusterIP {
+		t.Fatalf("rw service %+v", rw)
+	}
+	// Exposing again (a second run) updates in place.
+	if _, err := operators.Expose(ctx, kc, c, "r2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := operators.Unexpose(ctx, kc, ex); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := cs.CoreV1().Services("db").List(ctx, metav1.ListOptions{})
+	if len(left.Items) != 1 { // the operator's own pg-rw
+		t.Fatalf("%d services left", len(left.Items))
+	}
+}
