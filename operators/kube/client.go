@@ -241,9 +241,21 @@ func (c *Client) Exec(ctx context.Context, namespace, pod, container string, cmd
 	return out.String(), errb.String(), nil
 }
 
-// EnsureNamespace creates a namespace (labelled) unless it exists.
+// EnsureNamespace creates a namespace (labelled) unless it exists. A
+// namespace still being deleted (by a cleanup) is waited for, then created.
 func (c *Client) EnsureNamespace(ctx context.Context, name string, labels map[string]string) error {
-	_, err := c.CS.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+	var err error
+	perr := Poll(ctx, time.Second, "namespace "+name+" deleted", func(ctx context.Context) (bool, string, error) {
+		var ns *corev1.Namespace
+		ns, err = c.CS.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err == nil && ns.DeletionTimestamp != nil {
+			return false, "terminating", nil
+		}
+		return true, "", nil
+	})
+	if perr != nil {
+		return perr
+	}
 	if err == nil {
 		return nil
 	}
