@@ -60,10 +60,10 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
 	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
 	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
-	fl.StringVar(&f.scenario, "scenario", faults.PrimaryPodDelete.Name(), "fault to inject: "+strings.Join(faultNames(), ", "))
-	fl.StringVar(&f.replication, "replication", "async", "async, or sync (quorum ANY 1)")
+	fl.StringVar(&f.scenario, "scenario", "all", "faults to inject, comma-separated, or all: "+strings.Join(faultNames(), ", "))
+	fl.StringVar(&f.replication, "replication", "both", "async, sync (quorum ANY 1), or both (a cluster each, async first)")
 	fl.StringVar(&f.namespace, "namespace", "pgchaos", "namespace of the Postgres cluster")
-	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-<replication>)")
+	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-async / pg-sync)")
 	fl.IntVar(&f.instances, "instances", 3, "PostgreSQL instances")
 	fl.StringVar(&f.storageSize, "storage", "1Gi", "volume size per instance")
 	fl.StringVar(&f.out, "out", "", "trial directory to create")
@@ -106,20 +106,21 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if f.out == "" {
 		return bad("--out DIR is required")
 	}
-	fault, err := faults.ByName(f.scenario)
+	chosen, err := chooseFaults(f.scenario)
 	if err != nil {
 		return bad("--scenario: %v", err)
 	}
-	if f.replication != "async" && f.replication != "sync" {
-		return bad("--replication must be async or sync, got %q", f.replication)
+	modes, err := chooseModes(f.replication)
+	if err != nil {
+		return bad("--replication: %v", err)
+	}
+	if f.name != "" && len(modes) > 1 {
+		return bad("--cluster names one cluster; it cannot serve both replication modes")
 	}
 	if f.repeat < 1 || f.repeat > 1000 {
 		return bad("--repeat must be between 1 and 1000, got %d", f.repeat)
 	}
 	started := time.Now()
-	if f.name == "" {
-		f.name = "pg-" + f.replication
-	}
 	if err := scenario.PrepareDir(f.out); err != nil {
 		return bad("%v", err)
 	}
@@ -176,77 +177,25 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
 	}
 	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, RunID: runID})
-	spec := operators.ClusterSpec{
-		Ref: operators.Ref{Namespace: f.namespace, Name: f.name}, Instances: f.instances,
-		Synchronous: f.replication == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
-	}
-	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec,
-		SkipInstall: f.skipInstall, InCluster: f.inCluster, Progress: p.line})
-	if !f.keep {
-		defer func() {
-			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
-			defer cancel()
-			if err := cleanup(dctx); err != nil {
-				p.line("cleanup: " + err.Error())
-			}
-		}()
-	}
-	if err != nil {
-		return bad("%v", err)
-	}
 	results := reports.NewResults(started, map[string]string{
 		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
 	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
+	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1
 	worst := history.Pass
-	for i := 1; i <= f.repeat; i++ {
-		dir := f.out
-		if f.repeat > 1 {
-			dir = filepath.Join(f.out, fmt.Sprintf("trial-%03d", i))
-			p.line(fmt.Sprintf("trial %d of %d", i, f.repeat))
+	for mi, mode := range modes {
+		name := f.name
+		if name == "" {
+			name = "pg-" + mode
 		}
-		seed := f.seed
-		if seed != 0 {
-			seed += int64(i - 1)
+		spec := operators.ClusterSpec{
+			Ref: operators.Ref{Namespace: f.namespace, Name: name}, Instances: f.instances,
+			Synchronous: mode == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 		}
-		if i > 1 {
-			if err := prov.Cluster.WaitReady(ctx); err != nil {
-				return bad("before trial %d: %v", i, err)
-			}
-		}
-		t := time.Now()
-		plan := scenario.Plan{
-			Spec: scenario.Spec{
-				Out:      dir,
-				Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
-				Monitor:  prov.Monitor,
-				Command:  commandLine(cmd),
-				Seed:     seed,
-				Version:  version,
-			},
-			Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
-			RWService: prov.Exposure.Services[0], Progress: p.line,
-		}
-		outc, err := scenario.RunFaulted(ctx, plan)
+		st, err := runMode(ctx, cmd, f, p, kc, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results)
 		if err != nil {
-			return bad("%v (the trial so far is in %s)", err, dir)
+			return err
 		}
-		tr, err := history.Load(dir)
-		if err != nil {
-			return bad("%v", err)
-		}
-		rep := assert.Run(tr, f.check)
-		if err := history.WriteReport(dir, rep); err != nil {
-			return bad("%v", err)
-		}
-		printReport(cmd.OutOrStdout(), rep)
-		fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
-			dir, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
-		if err := writeRunInfo(f, dir, runID, outc); err != nil {
-			return bad("%v", err)
-		}
-		results.Add(reports.Trial{Scenario: fault.Name(), Operator: f.operator, Replication: f.replication, Dir: dir,
-			Seed: outc.Seed, Target: outc.Target.Name, Elapsed: time.Since(t), Checks: rep.Checks})
-		if st := rep.Worst(); st == history.Failed || (st == history.Undecided && worst == history.Pass) {
+		if st == history.Failed || (st == history.Undecided && worst == history.Pass) {
 			worst = st
 		}
 	}
@@ -292,6 +241,115 @@ func writeResults(dir string, r *reports.Results) error {
 	return nil
 }
 
+// runMode provisions the cluster of one replication mode, runs every chosen
+// fault f.repeat times on it, and deletes it unless --keep.
+func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter, kc *kube.Client, op operators.Operator,
+	spec operators.ClusterSpec, mode string, chosen []faults.Fault, runID string, single, skipInstall bool,
+	results *reports.Results) (history.Status, error) {
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec,
+		SkipInstall: skipInstall, InCluster: f.inCluster, Progress: p.line})
+	if !f.keep {
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+			defer cancel()
+			if err := cleanup(dctx); err != nil {
+				p.line("cleanup: " + err.Error())
+			}
+		}()
+	}
+	if err != nil {
+		return history.Undecided, bad("%v", err)
+	}
+	worst := history.Pass
+	for _, fault := range chosen {
+		for i := 1; i <= f.repeat; i++ {
+			dir := f.out
+			if !single {
+				dir = filepath.Join(f.out, fmt.Sprintf("%s-%s", mode, fault.Name()))
+				if f.repeat > 1 {
+					dir = filepath.Join(f.out, fmt.Sprintf("%s-%s-%03d", mode, fault.Name(), i))
+				}
+				p.line(fmt.Sprintf("trial %s (%d of %d)", filepath.Base(dir), i, f.repeat))
+			}
+			seed := f.seed
+			if seed != 0 {
+				seed += int64(i - 1)
+			}
+			if err := prov.Cluster.WaitReady(ctx); err != nil {
+				return history.Undecided, bad("before trial %s: %v", dir, err)
+			}
+			t := time.Now()
+			plan := scenario.Plan{
+				Spec: scenario.Spec{
+					Out:      dir,
+					Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
+					Monitor:  prov.Monitor,
+					Command:  commandLine(cmd),
+					Seed:     seed,
+					Version:  version,
+				},
+				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
+				RWService: prov.Exposure.Services[0], Progress: p.line,
+			}
+			outc, err := scenario.RunFaulted(ctx, plan)
+			if err != nil {
+				return history.Undecided, bad("%v (the trial so far is in %s)", err, dir)
+			}
+			tr, err := history.Load(dir)
+			if err != nil {
+				return history.Undecided, bad("%v", err)
+			}
+			rep := assert.Run(tr, f.check)
+			if err := history.WriteReport(dir, rep); err != nil {
+				return history.Undecided, bad("%v", err)
+			}
+			printReport(cmd.OutOrStdout(), rep)
+			fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
+				dir, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
+			if err := writeRunInfo(f, mode, fault.Name(), dir, runID, outc); err != nil {
+				return history.Undecided, bad("%v", err)
+			}
+			results.Add(reports.Trial{Scenario: fault.Name(), Operator: f.operator, Replication: mode, Dir: dir,
+				Seed: outc.Seed, Target: outc.Target.Name, Elapsed: time.Since(t), Checks: rep.Checks})
+			if err := writeResults(f.out, results); err != nil { // after each trial: a crash keeps the rest
+				return history.Undecided, bad("%v", err)
+			}
+			if st := rep.Worst(); st == history.Failed || (st == history.Undecided && worst == history.Pass) {
+				worst = st
+			}
+		}
+	}
+	return worst, nil
+}
+
+// chooseFaults parses --scenario: "all", or names separated by commas.
+func chooseFaults(s string) ([]faults.Fault, error) {
+	if s == "all" {
+		return faults.All(), nil
+	}
+	var out []faults.Fault
+	for _, n := range strings.Split(s, ",") {
+		f, err := faults.ByName(strings.TrimSpace(n))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// chooseModes parses --replication: async, sync, or both (async then sync).
+func chooseModes(s string) ([]string, error) {
+	switch s {
+	case "async", "sync":
+		return []string{s}, nil
+	case "both", "async,sync":
+		return []string{"async", "sync"}, nil
+	}
+	return nil, fmt.Errorf("want async, sync or both, got %q", s)
+}
+
 func newRunID() string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
@@ -299,9 +357,9 @@ func newRunID() string {
 }
 
 // writeRunInfo records what `run` set up next to the trial.
-func writeRunInfo(f runFlags, dir, runID string, o scenario.Outcome) error {
+func writeRunInfo(f runFlags, mode, scn, dir, runID string, o scenario.Outcome) error {
 	s := fmt.Sprintf("run_id=%s\noperator=%s %s\nreplication=%s\ninstances=%d\nscenario=%s\ntarget=%s\nseed=%d\ninjected_s=%.3f\nready_s=%.3f\noperator_image=%s\npostgres_image=%s\n",
-		runID, f.operator, f.version, f.replication, f.instances, f.scenario, o.Target.Name, o.Seed,
+		runID, f.operator, f.version, mode, f.instances, scn, o.Target.Name, o.Seed,
 		o.Injected.Seconds(), o.Ready.Seconds(), f.operatorImage, f.pgImage)
 	p := filepath.Join(dir, "run.txt")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
