@@ -3,7 +3,9 @@
 # cluster (the path a real cluster needs: no NodePort, no host routes), then
 # copies the trial out. Needs the kind cluster and CloudNativePG's images
 # (bin/pgchaos images cnpg --load NAME); the pgchaos image is a static
-# pgchaos binary on top of the node image builder's busybox image.
+# pgchaos binary on top of the node image builder's busybox image. The operator
+# must be installed already (any run from the host installs it): reading the
+# release manifest needs the Go toolchain, which the pod does not have.
 # Usage: scripts/cnpg-incluster.sh KIND_NAME OUT_DIR [extra run flags...]
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -40,7 +42,7 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-
 subjects: [{kind: ServiceAccount, name: pgchaos, namespace: pgchaos-runner}]
 YAML
 kubectl -n pgchaos-runner delete pod runner --ignore-not-found --wait=true >/dev/null
-args="run --operator cnpg --in-cluster --operator-image $opimg --postgres-image $pgimg --out /trial/t $*"
+args="run --operator cnpg --in-cluster --skip-install --operator-image $opimg --postgres-image $pgimg --out /trial/t $*"
 kubectl apply -f - <<YAML
 apiVersion: v1
 kind: Pod
@@ -61,7 +63,7 @@ kubectl -n pgchaos-runner logs -f runner &
 logs=$!
 until kubectl -n pgchaos-runner exec runner -- test -f /trial/exit 2>/dev/null; do sleep 5; done
 kill "$logs" 2>/dev/null || true
-kubectl -n pgchaos-runner exec runner -- tar -C /trial -cf - . | tar -C "$out" -xf -
+kubectl -n pgchaos-runner exec runner -- busybox tar -C /trial -cf - . | tar -C "$out" -xf -
 code="$(cat "$out/exit")"
 kubectl -n pgchaos-runner delete pod runner --wait=false >/dev/null
 echo "in-cluster run exit code $code; trial in $out/t"

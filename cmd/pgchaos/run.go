@@ -32,6 +32,7 @@ type runFlags struct {
 	operator, kubeconfig, kubeContext, kindName string
 	scenario, replication, namespace, name      string
 	out, version, operatorImage, pgImage        string
+	manifest                                    string
 	cacheDir, storageSize                       string
 	instances, clients, repeat                  int
 	rate                                        float64
@@ -70,6 +71,7 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.version, "operator-version", cnpg.DefaultVersion, "operator version")
 	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
 	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")
+	fl.StringVar(&f.manifest, "operator-manifest", "", "install from this release manifest file (default: releases/cnpg-<version>.yaml of the module, through the Go toolchain)")
 	fl.BoolVar(&f.upstream, "upstream-images", false, "use the upstream images even on kind (needs a registry)")
 	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
 	fl.IntVar(&f.clients, "clients", 4, "workload clients")
@@ -176,7 +178,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if pull == "" && f.pgImage != "" {
 		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
 	}
-	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, RunID: runID})
+	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, Manifest: f.manifest, RunID: runID})
 	results := reports.NewResults(started, map[string]string{
 		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
 	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})

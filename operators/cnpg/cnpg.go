@@ -37,6 +37,9 @@ type Options struct {
 	Version string
 	// OperatorImage overrides the manifest's image (a locally built one).
 	OperatorImage string
+	// Manifest, when set, is the release manifest file to install instead of
+	// the one read from the module cache (which needs the Go toolchain).
+	Manifest string
 	// RunID labels what Install creates.
 	RunID string
 	// Timeouts of Install and WaitReady (defaults 3m and 5m).
@@ -76,7 +79,13 @@ func (o *Operator) Name() string { return "cnpg" }
 func (o *Operator) Install(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, o.opts.InstallTimeout)
 	defer cancel()
-	objs, err := ReleaseManifest(ctx, o.opts.Version)
+	var objs []*unstructured.Unstructured
+	var err error
+	if o.opts.Manifest != "" {
+		objs, err = ManifestFile(o.opts.Manifest, o.opts.Version)
+	} else {
+		objs, err = ReleaseManifest(ctx, o.opts.Version)
+	}
 	if err != nil {
 		return err
 	}

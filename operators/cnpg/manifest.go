@@ -46,7 +46,12 @@ func ReleaseManifest(ctx context.Context, version string) ([]*unstructured.Unstr
 	if err != nil {
 		return nil, err
 	}
-	path := filepath.Join(dir, "releases", "cnpg-"+version+".yaml")
+	return ManifestFile(filepath.Join(dir, "releases", "cnpg-"+version+".yaml"), version)
+}
+
+// ManifestFile reads a release manifest from a file (a copy of the one in
+// the module, for hosts without the Go toolchain).
+func ManifestFile(path, version string) ([]*unstructured.Unstructured, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading the release manifest of CloudNativePG %s: %w", version, err)
