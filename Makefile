@@ -7,7 +7,7 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := 2025.1.1
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build deps test unit lint bench run selftest clean
+.PHONY: all build deps test unit lint bench run selftest clean e2e-cnpg smoke-cnpg
 
 all: build
 
@@ -43,6 +43,15 @@ run: deps build
 	$(BIN)/pgchaos selftest --out $(or $(OUT),results/selftest)
 
 selftest: run
+
+# The CloudNativePG suite on the local kind cluster (PGCHAOS_KIND_NAME, default
+# pgchaos; create it with bin/pgchaos cluster create). See suites/env.go.
+e2e-cnpg: build
+	PGCHAOS_E2E=1 $(GO) test -count=1 -timeout 120m ./suites/cnpg/ -args -ginkgo.v
+
+# The CI smoke: one synchronous primary-pod-kill spec on a kind cluster.
+smoke-cnpg:
+	bash ci/cnpg-smoke.sh
 
 clean:
 	rm -rf $(BIN) results

@@ -1,7 +1,8 @@
-// Package faults owns the fault library: each fault is a value (mechanism x
-// target) with Available, Inject and an idempotent Recover, listed in one
-// explicit slice.
+// Package faults owns the fault library: each fault is a value, a mechanism
+// (pod deletion, a SIGKILL inside a container, an operator's switchover)
+// composed with a target (the primary, a replica), with Available, Inject
+// and an idempotent Recover, listed in one explicit slice (All).
 //
-// Empty for now: the self-test injects its faults by hand through
-// internal/pgtestbed; the library comes with the Kubernetes work.
+// Faults act through the Kubernetes API and the operator adapter only; the
+// scenario package records their windows into the trial.
 package faults

@@ -1,6 +1,8 @@
-// Package operators holds one adapter per Postgres operator (CloudNativePG,
-// a generic label-based one, ...): install, create a cluster, list instances
-// and roles, the read-write endpoint and credentials, delete.
-//
-// Empty for now; see the CloudNativePG issue.
+// Package operators holds what pgchaos needs from a Postgres operator: the
+// Operator interface (install a version, create and delete a cluster), the
+// Cluster interface (wait until ready, instances with roles and pods, the
+// read-write endpoint, credentials), optional abilities found by type
+// assertion (Switchover), and the connectivity that follows a failover
+// (NodePort Services reached from the host). One adapter per operator lives
+// in a subpackage (cnpg, generic), listed once in Names.
 package operators

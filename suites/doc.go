@@ -1,7 +1,6 @@
-// Package suites holds pgchaos's Ginkgo v2 suites: the only packages of the
-// project that import ginkgo and gomega. Specs compose scenario, operators and
-// faults and assert on the verdicts of package assert.
-//
-// Nothing lives here yet: the first suites come with the CloudNativePG
-// adapter.
+// Package suites holds pgchaos's Ginkgo v2 suites and the plain building
+// blocks they share: documented label constants, one overridable timeouts
+// table, the target environment read from PGCHAOS_* variables, and artifact
+// collection for failed specs. Subpackages (suites/cnpg) hold the specs.
+// Only suites/... import ginkgo and gomega; the helpers here do not need to.
 package suites

@@ -85,6 +85,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErr("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
 	})
-	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newReportCmd())
+	images := newImagesCmd()
+	images.AddCommand(newCNPGImagesCmd())
+	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCleanupCmd(), newReportCmd())
 	return root
 }

@@ -1,0 +1,87 @@
+package nodeimage
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const kindContainerdConfig = `version = 2
+
+[proxy_plugins]
+# fuse-overlayfs is used for rootless
+[proxy_plugins."fuse-overlayfs"]
+  type = "snapshot"
+  address = "/run/containerd-fuse-overlayfs.sock"
+
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+    SystemdCgroup = true
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.test-handler.options]
+    SystemdCgroup = true
+[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = false
+`
+
+func TestAdaptContainerdConfig(t *testing.T) {
+	got, err := adaptContainerdConfig(kindContainerdConfig, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(got, "fuse-overlayfs") || !strings.Contains(got, "restrict_oom_score_adj = true") ||
+		strings.Count(got, `BinaryName = "/usr/local/bin/pgchaos-runc-shim"`) != 2 {
+		t.Fatalf("adapted config:\n%s", got)
+	}
+	got, err = adaptContainerdConfig(kindContainerdConfig, false)
+	if err != nil || strings.Contains(got, "BinaryName") {
+		t.Fatalf("without shim: %v\n%s", err, got)
+	}
+	if _, err := adaptContainerdConfig("version = 2\n", false); err == nil {
+		t.Fatal("want an error when kind's config changed shape")
+	}
+}
+
+func TestKeyerDependsOnContent(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "a")
+	key := func() string {
+		k, sum := newKeyer("s")
+		k.add("v", "1")
+		if err := k.addTree("t", dir); err != nil {
+			t.Fatal(err)
+		}
+		return sum()
+	}
+	if err := os.WriteFile(f, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	k1 := key()
+	if k1 != key() {
+		t.Fatal("key not stable")
+	}
+	if err := os.WriteFile(f, []byte("y"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if key() == k1 {
+		t.Fatal("key ignores file content")
+	}
+}
+
+func TestComponentsNames(t *testing.T) {
+	b := &builder{opts: Options{Versions: DefaultVersions()}}
+	a := artifact{dir: "/x", key: strings.Repeat("a", 64)}
+	want := []string{
+		"registry.k8s.io/kube-apiserver:v1.33.13", "registry.k8s.io/kube-controller-manager:v1.33.13",
+		"registry.k8s.io/kube-scheduler:v1.33.13", "registry.k8s.io/kube-proxy:v1.33.13",
+		"registry.k8s.io/etcd:3.5.24-0", "registry.k8s.io/coredns/coredns:v1.12.0", "registry.k8s.io/pause:3.10",
+	}
+	var got []string
+	for _, c := range b.components(deps{a, a, a, a, a, a, a}) {
+		got = append(got, c.tag)
+	}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(got, " "), w) {
+			t.Errorf("missing image %s in %v", w, got)
+		}
+	}
+}

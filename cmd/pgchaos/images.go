@@ -1,0 +1,94 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pgchaos/pgchaos/clusters/nodeimage"
+)
+
+// newImagesCmd is `pgchaos images build`: the offline kind node image.
+func newImagesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "images", Short: "Build the images a kind cluster needs, offline"}
+	var cacheDir, source string
+	build := &cobra.Command{
+		Use:   "build",
+		Short: "Build (or find cached) the kind node image with every component image preloaded",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			img, err := buildNodeImage(cmd, cacheDir, source)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), img)
+			return nil
+		},
+	}
+	build.Flags().StringVar(&cacheDir, "cache", "/var/cache/pgchaos", "cache directory for build artifacts")
+	build.Flags().StringVar(&source, "source", "", "root of the pgchaos source tree (default: found from the working directory)")
+	cmd.AddCommand(build)
+	return cmd
+}
+
+// buildNodeImage builds the node image, printing progress on stderr.
+func buildNodeImage(cmd *cobra.Command, cacheDir, source string) (string, error) {
+	p := newStepPrinter(cmd.ErrOrStderr())
+	if source == "" {
+		var err error
+		if source, err = findSource(); err != nil {
+			return "", &exitError{code: exitBadInput, msg: err.Error()}
+		}
+	}
+	shim := ""
+	need, err := nodeimage.HostNeedsShim()
+	if err != nil {
+		return "", &exitError{code: exitBadInput, msg: err.Error()}
+	}
+	if need {
+		shim = "/usr/local/bin/pgchaos-runc-shim"
+		if _, err := os.Stat(shim); err != nil {
+			return "", &exitError{code: exitBadInput, msg: "this host lacks CAP_SYS_RESOURCE and " + shim + " is missing: run ci/host-prep.sh"}
+		}
+	}
+	start := time.Now()
+	res, err := nodeimage.Build(cmd.Context(), nodeimage.Options{
+		CacheDir:   cacheDir,
+		ShimBinary: shim,
+		SourceDir:  source,
+		Progress:   p.line,
+	})
+	if err != nil {
+		return "", &exitError{code: exitBadInput, msg: "images build: " + err.Error()}
+	}
+	built := "nothing (all cached)"
+	if len(res.Built) > 0 {
+		built = strings.Join(res.Built, ", ")
+	}
+	p.line(fmt.Sprintf("node image %s ready in %s; built: %s", res.Image, time.Since(start).Round(time.Second), built))
+	return res.Image, nil
+}
+
+// findSource walks up from the working directory to the pgchaos module root.
+func findSource() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("finding the pgchaos source tree: %w", err)
+	}
+	for i := 0; i < 64; i++ {
+		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && strings.HasPrefix(string(data), "module github.com/pgchaos/pgchaos\n") {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return "", fmt.Errorf("not inside the pgchaos source tree (needed to build pgchaos-podroutes): run from the repository or pass --source")
+}

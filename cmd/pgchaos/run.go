@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/pgchaos/pgchaos/assert"
+	"github.com/pgchaos/pgchaos/clusters"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/reports"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// operatorNames is the one list of operators `run` knows.
+func operatorNames() []string { return []string{"cnpg"} }
+
+type runFlags struct {
+	operator, kubeconfig, kubeContext, kindName string
+	scenario, replication, namespace, name      string
+	out, version, operatorImage, pgImage        string
+	manifest                                    string
+	cacheDir, storageSize                       string
+	instances, clients, repeat                  int
+	rate                                        float64
+	seed                                        int64
+	sched                                       scenario.Schedule
+	keep, upstream, inCluster, skipInstall      bool
+	check                                       assert.Config
+}
+
+func newRunCmd() *cobra.Command {
+	f := runFlags{sched: scenario.DefaultSchedule(), check: assert.DefaultConfig()}
+	cmd := &cobra.Command{
+		Use:   "run --operator NAME [--kubeconfig F | --kind-name N] [--scenario S] --out DIR",
+		Short: "Run one faulted trial against an operator's Postgres cluster and judge it",
+		Long: `Uses the kind cluster (created if absent) or --kubeconfig, installs the
+operator, creates a Postgres cluster, exposes its read-write Service and every
+instance through NodePort Services, runs the workload and the monitor, injects
+the scenario's fault, reads the final state of every instance, runs every
+check and writes DIR/verdict.json. On kind, the operator and PostgreSQL images
+are built offline and loaded into the nodes unless --upstream-images.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runTrial(cmd, f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(operatorNames(), ", "))
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
+	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
+	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
+	fl.StringVar(&f.scenario, "scenario", "all", "faults to inject, comma-separated, or all: "+strings.Join(faultNames(), ", "))
+	fl.StringVar(&f.replication, "replication", "both", "async, sync (quorum ANY 1), or both (a cluster each, async first)")
+	fl.StringVar(&f.namespace, "namespace", "pgchaos", "namespace of the Postgres cluster")
+	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-async / pg-sync)")
+	fl.IntVar(&f.instances, "instances", 3, "PostgreSQL instances")
+	fl.StringVar(&f.storageSize, "storage", "1Gi", "volume size per instance")
+	fl.StringVar(&f.out, "out", "", "trial directory to create")
+	fl.StringVar(&f.version, "operator-version", cnpg.DefaultVersion, "operator version")
+	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
+	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")
+	fl.StringVar(&f.manifest, "operator-manifest", "", "install from this release manifest file (default: releases/cnpg-<version>.yaml of the module, through the Go toolchain)")
+	fl.BoolVar(&f.upstream, "upstream-images", false, "use the upstream images even on kind (needs a registry)")
+	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
+	fl.IntVar(&f.clients, "clients", 4, "workload clients")
+	fl.Float64Var(&f.rate, "rate", 200, "total write attempts per second (0: unlimited)")
+	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: pick one per trial and print it; N: trial i uses N+i-1)")
+	fl.IntVar(&f.repeat, "repeat", 1, "trials in a row on the same cluster (DIR/trial-NNN each); the summary gives p50/p95/max unavailability")
+	fl.DurationVar(&f.sched.WarmUp, "warm-up", f.sched.WarmUp, "workload time before the fault")
+	fl.DurationVar(&f.sched.Hold, "hold", f.sched.Hold, "time the fault stays applied")
+	fl.DurationVar(&f.sched.CoolDown, "cool-down", f.sched.CoolDown, "workload time after the cluster is ready again")
+	fl.DurationVar(&f.sched.ReadyTimeout, "ready-timeout", f.sched.ReadyTimeout, "how long the cluster may take to be ready again")
+	fl.DurationVar(&f.check.RTOBudget, "rto-budget", f.check.RTOBudget, "an unavailability window longer than this fails")
+	fl.DurationVar(&f.check.ReplicationBudget, "replication-budget", f.check.ReplicationBudget, "replicas must stream again within this")
+	fl.BoolVar(&f.inCluster, "in-cluster", false, "run from a pod of the target cluster: its service account, ClusterIP Services reached by DNS (no kind, no image build)")
+	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
+	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
+	return cmd
+}
+
+func faultNames() []string {
+	var n []string
+	for _, f := range faults.All() {
+		n = append(n, f.Name())
+	}
+	return n
+}
+
+func runTrial(cmd *cobra.Command, f runFlags) error {
+	ctx := cmd.Context()
+	p := newStepPrinter(cmd.ErrOrStderr())
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	if f.operator != "cnpg" {
+		return bad("--operator must be one of: %s (got %q)", strings.Join(operatorNames(), ", "), f.operator)
+	}
+	if f.out == "" {
+		return bad("--out DIR is required")
+	}
+	chosen, err := chooseFaults(f.scenario)
+	if err != nil {
+		return bad("--scenario: %v", err)
+	}
+	modes, err := chooseModes(f.replication)
+	if err != nil {
+		return bad("--replication: %v", err)
+	}
+	if f.name != "" && len(modes) > 1 {
+		return bad("--cluster names one cluster; it cannot serve both replication modes")
+	}
+	if f.repeat < 1 || f.repeat > 1000 {
+		return bad("--repeat must be between 1 and 1000, got %d", f.repeat)
+	}
+	started := time.Now()
+	if err := scenario.PrepareDir(f.out); err != nil {
+		return bad("%v", err)
+	}
+	runID := newRunID()
+	p.line("run id " + runID)
+
+	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
+	if onKind {
+		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: p.line})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if !st.Exists {
+			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
+			img, err := buildNodeImage(cmd, f.cacheDir, "")
+			if err != nil {
+				return err
+			}
+			k = clusters.NewKind(clusters.KindOptions{Name: f.kindName, NodeImage: img, Progress: p.line})
+			if err := k.Create(ctx); err != nil {
+				return bad("%v", err)
+			}
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return bad("%v", err)
+		}
+	}
+	kc, err := kube.New(kubeconfig, f.kubeContext)
+	if err != nil {
+		return bad("%v", err)
+	}
+	pull := corev1.PullPolicy("")
+	if onKind && !f.upstream && (f.operatorImage == "" || f.pgImage == "") {
+		t := time.Now()
+		imgs, err := cnpg.BuildImages(ctx, cnpg.ImageOptions{CacheDir: f.cacheDir, Version: f.version, Progress: p.line})
+		if err != nil {
+			return bad("building images: %v", err)
+		}
+		if f.operatorImage == "" {
+			f.operatorImage = imgs.Operator
+		}
+		if f.pgImage == "" {
+			f.pgImage = imgs.Postgres
+		}
+		if err := cnpg.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
+			return bad("%v", err)
+		}
+		pull = corev1.PullIfNotPresent
+		p.line(fmt.Sprintf("images ready and loaded in %s: %s, %s", time.Since(t).Round(time.Second), f.operatorImage, f.pgImage))
+	}
+
+	if pull == "" && f.pgImage != "" {
+		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
+	}
+	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, Manifest: f.manifest, RunID: runID})
+	results := reports.NewResults(started, map[string]string{
+		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
+	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
+	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1
+	worst := history.Pass
+	for mi, mode := range modes {
+		name := f.name
+		if name == "" {
+			name = "pg-" + mode
+		}
+		spec := operators.ClusterSpec{
+			Ref: operators.Ref{Namespace: f.namespace, Name: name}, Instances: f.instances,
+			Synchronous: mode == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
+		}
+		st, err := runMode(ctx, cmd, f, p, kc, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results)
+		if err != nil {
+			return err
+		}
+		if st == history.Failed || (st == history.Undecided && worst == history.Pass) {
+			worst = st
+		}
+	}
+	if err := writeResults(f.out, results); err != nil {
+		return bad("%v", err)
+	}
+	fmt.Fprintln(cmd.OutOrStdout())
+	_ = reports.WriteTable(cmd.OutOrStdout(), results)
+	fmt.Fprintf(cmd.OutOrStdout(), "results: %s, %s\n", filepath.Join(f.out, "results.json"), filepath.Join(f.out, "junit.xml"))
+	if worst == history.Failed {
+		return &exitError{code: exitFailed}
+	}
+	return nil
+}
+
+func targetName(f runFlags) string {
+	if f.inCluster {
+		return "in-cluster"
+	}
+	if f.kubeconfig != "" {
+		return "kubeconfig " + f.kubeconfig
+	}
+	return "kind " + f.kindName
+}
+
+// writeResults writes results.json and junit.xml into dir.
+func writeResults(dir string, r *reports.Results) error {
+	if err := reports.WriteJSON(filepath.Join(dir, "results.json"), r); err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "junit.xml")
+	fh, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("creating %s: %w", path, err)
+	}
+	if err := reports.WriteJUnit(fh, r); err != nil {
+		_ = fh.Close()
+		return err
+	}
+	if err := fh.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// runMode provisions the cluster of one replication mode, runs every chosen
+// fault f.repeat times on it, and deletes it unless --keep.
+func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter, kc *kube.Client, op operators.Operator,
+	spec operators.ClusterSpec, mode string, chosen []faults.Fault, runID string, single, skipInstall bool,
+	results *reports.Results) (history.Status, error) {
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec,
+		SkipInstall: skipInstall, InCluster: f.inCluster, Progress: p.line})
+	if !f.keep {
+		defer func() {
+			dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Minute)
+			defer cancel()
+			if err := cleanup(dctx); err != nil {
+				p.line("cleanup: " + err.Error())
+			}
+		}()
+	}
+	if err != nil {
+		return history.Undecided, bad("%v", err)
+	}
+	worst := history.Pass
+	for _, fault := range chosen {
+		for i := 1; i <= f.repeat; i++ {
+			dir := f.out
+			if !single {
+				dir = filepath.Join(f.out, fmt.Sprintf("%s-%s", mode, fault.Name()))
+				if f.repeat > 1 {
+					dir = filepath.Join(f.out, fmt.Sprintf("%s-%s-%03d", mode, fault.Name(), i))
+				}
+				p.line(fmt.Sprintf("trial %s (%d of %d)", filepath.Base(dir), i, f.repeat))
+			}
+			seed := f.seed
+			if seed != 0 {
+				seed += int64(i - 1)
+			}
+			if err := prov.Cluster.WaitReady(ctx); err != nil {
+				return history.Undecided, bad("before trial %s: %v", dir, err)
+			}
+			t := time.Now()
+			plan := scenario.Plan{
+				Spec: scenario.Spec{
+					Out:      dir,
+					Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second},
+					Monitor:  prov.Monitor,
+					Command:  commandLine(cmd),
+					Seed:     seed,
+					Version:  version,
+				},
+				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
+				RWService: prov.Exposure.Services[0], Progress: p.line,
+			}
+			outc, err := scenario.RunFaulted(ctx, plan)
+			if err != nil {
+				return history.Undecided, bad("%v (the trial so far is in %s)", err, dir)
+			}
+			tr, err := history.Load(dir)
+			if err != nil {
+				return history.Undecided, bad("%v", err)
+			}
+			rep := assert.Run(tr, f.check)
+			if err := history.WriteReport(dir, rep); err != nil {
+				return history.Undecided, bad("%v", err)
+			}
+			printReport(cmd.OutOrStdout(), rep)
+			fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
+				dir, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
+			if err := writeRunInfo(f, mode, fault.Name(), dir, runID, outc); err != nil {
+				return history.Undecided, bad("%v", err)
+			}
+			results.Add(reports.Trial{Scenario: fault.Name(), Operator: f.operator, Replication: mode, Dir: dir,
+				Seed: outc.Seed, Target: outc.Target.Name, Elapsed: time.Since(t), Checks: rep.Checks})
+			if err := writeResults(f.out, results); err != nil { // after each trial: a crash keeps the rest
+				return history.Undecided, bad("%v", err)
+			}
+			if st := rep.Worst(); st == history.Failed || (st == history.Undecided && worst == history.Pass) {
+				worst = st
+			}
+		}
+	}
+	return worst, nil
+}
+
+// chooseFaults parses --scenario: "all", or names separated by commas.
+func chooseFaults(s string) ([]faults.Fault, error) {
+	if s == "all" {
+		return faults.All(), nil
+	}
+	var out []faults.Fault
+	for _, n := range strings.Split(s, ",") {
+		f, err := faults.ByName(strings.TrimSpace(n))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// chooseModes parses --replication: async, sync, or both (async then sync).
+func chooseModes(s string) ([]string, error) {
+	switch s {
+	case "async", "sync":
+		return []string{s}, nil
+	case "both", "async,sync":
+		return []string{"async", "sync"}, nil
+	}
+	return nil, fmt.Errorf("want async, sync or both, got %q", s)
+}
+
+func newRunID() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// writeRunInfo records what `run` set up next to the trial.
+func writeRunInfo(f runFlags, mode, scn, dir, runID string, o scenario.Outcome) error {
+	s := fmt.Sprintf("run_id=%s\noperator=%s %s\nreplication=%s\ninstances=%d\nscenario=%s\ntarget=%s\nseed=%d\ninjected_s=%.3f\nready_s=%.3f\noperator_image=%s\npostgres_image=%s\n",
+		runID, f.operator, f.version, mode, f.instances, scn, o.Target.Name, o.Seed,
+		o.Injected.Seconds(), o.Ready.Seconds(), f.operatorImage, f.pgImage)
+	p := filepath.Join(dir, "run.txt")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}

@@ -1,0 +1,170 @@
+package generic
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/kube"
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+)
+
+// cnpgConfig is the worked example of doc.go: CloudNativePG's labels.
+func cnpgConfig() Config {
+	return Config{
+		Ref:              operators.Ref{Namespace: "db", Name: "pg"},
+		Instances:        "cnpg.io/cluster=pg,cnpg.io/podRole=instance",
+		Primary:          "cnpg.io/instanceRole=primary",
+		Replica:          "cnpg.io/instanceRole=replica",
+		InstanceLabel:    "cnpg.io/instanceName",
+		ReadWriteService: "pg-rw",
+		Container:        "postgres",
+		App:              Secret{Name: "pg-app"},
+		Superuser:        Secret{Name: "pg-superuser", Database: "app"},
+	}
+}
+
+// cnpgPod is a pod labelled the way CloudNativePG 1.27 labels instances.
+func cnpgPod(name, role string, ready bool) *corev1.Pod {
+	st := corev1.ConditionFalse
+	if ready {
+		st = corev1.ConditionTrue
+	}
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "db", Labels: map[string]string{
+			"cnpg.io/cluster": "pg", "cnpg.io/podRole": "instance", "cnpg.io/instanceName": name,
+			"cnpg.io/instanceRole": role, "role": role,
+		}},
+		Spec: corev1.PodSpec{NodeName: "w-" + name, Containers: []corev1.Container{{Name: "postgres"}}},
+		Status: corev1.PodStatus{PodIP: "10.0.0." + name[len(name)-1:], Phase: corev1.PodRunning,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}},
+	}
+}
+
+func objects(ready bool) []runtime.Object {
+	t := true
+	return []runtime.Object{
+		cnpgPod("pg-1", "primary", true), cnpgPod("pg-2", "replica", true), cnpgPod("pg-3", "replica", ready),
+		// A pod of another cluster and the operator's join job: not instances.
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "other-1", Namespace: "db", Labels: map[string]string{
+			"cnpg.io/cluster": "other", "cnpg.io/podRole": "instance", "cnpg.io/instanceRole": "primary"}}},
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "pg-4-join-x", Namespace: "db", Labels: map[string]string{
+			"cnpg.io/cluster": "pg", "cnpg.io/jobRole": "join"}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "pg-rw", Namespace: "db"}, Spec: corev1.ServiceSpec{
+			Selector: map[string]string{"cnpg.io/cluster": "pg", "cnpg.io/instanceRole": "primary"},
+			Ports:    []corev1.ServicePort{{Name: "postgres", Port: 5432}}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "pg-rw-abc", Namespace: "db",
+			Labels: map[string]string{"kubernetes.io/service-name": "pg-rw"}},
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: &t},
+				TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "pg-1"}}}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pg-app", Namespace: "db"}, Data: map[string][]byte{
+			"username": []byte("app"), "password": []byte("s3cret"), "dbname": []byte("app")}},
+		&corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "pg-superuser", Namespace: "db"}, Data: map[string][]byte{
+			"username": []byte("postgres"), "password": []byte("root"), "dbname": []byte("*")}},
+	}
+}
+
+func TestCNPGLabels(t *testing.T) {
+	ctx := context.Background()
+	c, err := New(kube.NewFake(fake.NewSimpleClientset(objects(true)...), nil), cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins, err := c.Instances(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 3 {
+		t.Fatalf("got %d instances, want 3: %+v", len(ins), ins)
+	}
+	p, err := operators.PrimaryOf(ins, c.Ref())
+	if err != nil || p.Pod != "pg-1" || p.Node != "w-pg-1" || p.PodIP != "10.0.0.1" || p.Container != "postgres" {
+		t.Fatalf("primary %+v, %v", p, err)
+	}
+	if r := operators.Replicas(ins); len(r) != 2 || r[0].Name != "pg-2" || r[1].Name != "pg-3" {
+		t.Fatalf("replicas %+v", r)
+	}
+	sel := ins[1].Selector
+	if sel["cnpg.io/instanceName"] != "pg-2" || sel["cnpg.io/cluster"] != "pg" || sel["cnpg.io/podRole"] != "instance" || len(sel) != 3 {
+		t.Fatalf("instance selector %v", sel)
+	}
+	ep, err := c.ReadWrite(ctx)
+	if err != nil || ep.Port != 5432 || ep.Selector["cnpg.io/instanceRole"] != "primary" {
+		t.Fatalf("read-write %+v, %v", ep, err)
+	}
+	app, err := c.Credentials(ctx, operators.AccessApp)
+	if err != nil || app != (operators.Credentials{User: "app", Password: "s3cret", Database: "app"}) {
+		t.Fatalf("app credentials %+v, %v", app, err)
+	}
+	su, err := c.Credentials(ctx, operators.AccessSuperuser)
+	if err != nil || su != (operators.Credentials{User: "postgres", Password: "root", Database: "app"}) {
+		t.Fatalf("superuser credentials %+v, %v", su, err)
+	}
+	if ok, why, err := c.ready(ctx); !ok || err != nil {
+		t.Fatalf("ready: %v %s %v", ok, why, err)
+	}
+}
+
+func TestNotReady(t *testing.T) {
+	c, err := New(kube.NewFake(fake.NewSimpleClientset(objects(false)...), nil), cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, why, _ := c.ready(context.Background())
+	if ok || !strings.Contains(why, "pg-3 not Ready") {
+		t.Fatalf("ready = %v (%s), want pg-3 not Ready", ok, why)
+	}
+}
+
+func TestBadConfig(t *testing.T) {
+	cfg := cnpgConfig()
+	cfg.Primary = "a in (b"
+	if _, err := New(kube.NewFake(fake.NewSimpleClientset(), nil), cfg); err == nil || !strings.Contains(err.Error(), "primary selector") {
+		t.Fatalf("want a primary selector error, got %v", err)
+	}
+	cfg = cnpgConfig()
+	cfg.ReadWriteService = ""
+	if _, err := New(kube.NewFake(fake.NewSimpleClientset(), nil), cfg); err == nil {
+		t.Fatal("want an error without a read-write service")
+	}
+}
+
+func TestExposeInCluster(t *testing.T) {
+	ctx := context.Background()
+	cs := fake.NewSimpleClientset(objects(true)...)
+	kc := kube.NewFake(cs, nil)
+	c, err := New(kc, cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := operators.Expose(ctx, kc, c, "r1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.ReadWrite.String() != "pgchaos-pg-rw.db.svc:5432" || len(ex.Instances) != 3 || ex.Instances["pg-2"].Host != "pgchaos-pg-2.db.svc" {
+		t.Fatalf("exposure %+v", ex)
+	}
+	rw, err := cs.CoreV1().Services("db").Get(ctx, "pgchaos-pg-rw", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rw.Spec.Selector["cnpg.io/instanceRole"] != "primary" || rw.Labels[operators.RunIDLabel] != "r1" || rw.Spec.Type != corev1.ServiceTypeClusterIP {
+		t.Fatalf("rw service %+v", rw)
+	}
+	// Exposing again (a second run) updates in place.
+	if _, err := operators.Expose(ctx, kc, c, "r2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := operators.Unexpose(ctx, kc, ex); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := cs.CoreV1().Services("db").List(ctx, metav1.ListOptions{})
+	if len(left.Items) != 1 { // the operator's own pg-rw
+		t.Fatalf("%d services left", len(left.Items))
+	}
+}

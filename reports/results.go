@@ -1,0 +1,243 @@
+package reports
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pgchaos/pgchaos/history"
+)
+
+// Trial is one judged trial of a run.
+type Trial struct {
+	Scenario    string            `json:"scenario"`
+	Operator    string            `json:"operator"`
+	Replication string            `json:"replication"`
+	Dir         string            `json:"dir"`
+	Seed        int64             `json:"seed"`
+	Target      string            `json:"target,omitempty"`
+	Elapsed     time.Duration     `json:"elapsed_ns"`
+	Checks      []history.Verdict `json:"checks"`
+}
+
+// Status is the trial's overall status.
+func (t Trial) Status() history.Status { return history.Report{Checks: t.Checks}.Worst() }
+
+// figure reads a numeric figure of a check (in memory or decoded from JSON).
+func (t Trial) figure(check, name string) (float64, bool) {
+	for _, c := range t.Checks {
+		if c.Name != check {
+			continue
+		}
+		switch v := c.Figures[name].(type) {
+		case float64:
+			return v, true
+		case int:
+			return float64(v), true
+		case int64:
+			return float64(v), true
+		}
+	}
+	return 0, false
+}
+
+// MaxUnavailable is the longest unavailability window in seconds (0 when none).
+func (t Trial) MaxUnavailable() float64 {
+	v, _ := t.figure(history.CheckUnavailability, "max_s")
+	return v
+}
+
+// Lost is the number of lost acknowledged writes (-1 when unknown).
+func (t Trial) Lost() int {
+	v, ok := t.figure(history.CheckLostAckedWrites, "lost")
+	if !ok {
+		return -1
+	}
+	return int(v)
+}
+
+// Summary aggregates the trials of one scenario and replication mode.
+type Summary struct {
+	Scenario    string  `json:"scenario"`
+	Replication string  `json:"replication"`
+	Trials      int     `json:"trials"`
+	Failed      int     `json:"failed"`
+	LostTotal   int     `json:"lost_total"`
+	UnavailP50  float64 `json:"unavailable_p50_s"`
+	UnavailP95  float64 `json:"unavailable_p95_s"`
+	UnavailMax  float64 `json:"unavailable_max_s"`
+}
+
+// Results is the content of results.json.
+type Results struct {
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	Started time.Time `json:"started"`
+	// Environment and Versions describe where and with what the run happened.
+	Environment map[string]string `json:"environment"`
+	Versions    map[string]string `json:"versions"`
+	Trials      []Trial           `json:"trials"`
+	Summaries   []Summary         `json:"summaries"`
+}
+
+// NewResults starts the results of a run.
+func NewResults(started time.Time, env, versions map[string]string) *Results {
+	return &Results{Format: "pgchaos-results", Version: 1, Started: started, Environment: env, Versions: versions}
+}
+
+// Add records a trial and refreshes the summaries.
+func (r *Results) Add(t Trial) {
+	r.Trials = append(r.Trials, t)
+	r.Summaries = Summarize(r.Trials)
+}
+
+// Summarize groups trials by scenario and replication, in first-seen order.
+func Summarize(trials []Trial) []Summary {
+	type key struct{ s, r string }
+	var order []key
+	groups := map[key][]Trial{}
+	for _, t := range trials {
+		k := key{t.Scenario, t.Replication}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], t)
+	}
+	var out []Summary
+	for _, k := range order {
+		ts := groups[k]
+		s := Summary{Scenario: k.s, Replication: k.r, Trials: len(ts)}
+		var un []float64
+		for _, t := range ts {
+			if t.Status() == history.Failed {
+				s.Failed++
+			}
+			if l := t.Lost(); l > 0 {
+				s.LostTotal += l
+			}
+			un = append(un, t.MaxUnavailable())
+		}
+		s.UnavailP50, s.UnavailP95, s.UnavailMax = Percentile(un, 50), Percentile(un, 95), Percentile(un, 100)
+		out = append(out, s)
+	}
+	return out
+}
+
+// Percentile is the nearest-rank percentile p (0–100] of xs (0 when empty).
+func Percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	rank := int(math.Ceil(p / 100 * float64(len(s))))
+	rank = min(max(rank, 1), len(s))
+	return s[rank-1]
+}
+
+// WriteJSON writes the results to path.
+func WriteJSON(path string, r *Results) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding results: %w", err)
+	}
+	if err := os.WriteFile(path, append(data, '\n'), 0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+type junitSuites struct {
+	XMLName xml.Name     `xml:"testsuites"`
+	Suites  []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	ClassName string        `xml:"classname,attr"`
+	Time      float64       `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// WriteJUnit writes one test suite per scenario and replication, one test
+// case per check of each trial: a failed check fails its case, an unknown
+// one is skipped with its reason.
+func WriteJUnit(w io.Writer, r *Results) error {
+	var out junitSuites
+	index := map[string]int{}
+	for i, t := range r.Trials {
+		name := fmt.Sprintf("%s/%s/%s", t.Operator, t.Replication, t.Scenario)
+		si, ok := index[name]
+		if !ok {
+			si = len(out.Suites)
+			index[name] = si
+			out.Suites = append(out.Suites, junitSuite{Name: name})
+		}
+		s := &out.Suites[si]
+		for _, c := range t.Checks {
+			jc := junitCase{Name: fmt.Sprintf("trial %d: %s", i+1, c.Name), ClassName: name,
+				Time: t.Elapsed.Seconds(), SystemOut: fmt.Sprintf("%s\nseed %d, trial %s", c.Summary, t.Seed, t.Dir)}
+			switch c.Status {
+			case history.Failed:
+				jc.Failure = &junitMessage{Message: c.Summary, Text: evidence(c)}
+				s.Failures++
+			case history.Undecided:
+				jc.Skipped = &junitMessage{Message: c.Reason}
+				s.Skipped++
+			}
+			s.Tests++
+			s.Cases = append(s.Cases, jc)
+		}
+	}
+	if _, err := io.WriteString(w, xml.Header); err != nil {
+		return fmt.Errorf("writing JUnit XML: %w", err)
+	}
+	enc := xml.NewEncoder(w)
+	enc.Indent("", "  ")
+	if err := enc.Encode(out); err != nil {
+		return fmt.Errorf("writing JUnit XML: %w", err)
+	}
+	_, err := io.WriteString(w, "\n")
+	return err
+}
+
+func evidence(c history.Verdict) string {
+	var b strings.Builder
+	for _, e := range c.Evidence {
+		fmt.Fprintln(&b, e.What)
+	}
+	return b.String()
+}
+
+// WriteTable prints the per-scenario summary for people.
+func WriteTable(w io.Writer, r *Results) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCENARIO\tREPLICATION\tTRIALS\tFAILED\tLOST\tUNAVAIL p50\tp95\tmax")
+	for _, s := range r.Summaries {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%.1fs\t%.1fs\t%.1fs\n", s.Scenario, s.Replication, s.Trials, s.Failed,
+			s.LostTotal, s.UnavailP50, s.UnavailP95, s.UnavailMax)
+	}
+	return tw.Flush()
+}

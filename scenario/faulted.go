@@ -1,0 +1,271 @@
+package scenario
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/workload"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Schedule is the timing of a faulted trial: warm-up, inject, hold,
+// recover, wait until the cluster is ready again, cool-down, final read.
+type Schedule struct {
+	WarmUp time.Duration
+	// Hold is how long the fault stays applied before Recover.
+	Hold time.Duration
+	// ReadyTimeout bounds the wait for the cluster to be ready after Recover.
+	ReadyTimeout time.Duration
+	// CoolDown is the workload's time after the cluster is ready again.
+	CoolDown time.Duration
+	// FinalTimeout bounds the final read of every instance.
+	FinalTimeout time.Duration
+}
+
+// DefaultSchedule: 10 s warm-up, 5 s hold, up to 3 min to recover, 15 s cool-down.
+func DefaultSchedule() Schedule {
+	return Schedule{WarmUp: 10 * time.Second, Hold: 5 * time.Second, ReadyTimeout: 3 * time.Minute,
+		CoolDown: 15 * time.Second, FinalTimeout: time.Minute}
+}
+
+// Plan is one faulted trial against an operator-managed cluster.
+type Plan struct {
+	// Spec is the trial (directory, workload, monitor); Spec.Seed is the
+	// run's seed (0 picks one, printed through Progress).
+	Spec     Spec
+	Kube     *kube.Client
+	Cluster  operators.Cluster
+	Fault    faults.Fault
+	Schedule Schedule
+	// Final lists where the final state is read from (every instance).
+	Final []workload.FinalTarget
+	// RWService, when set, is the Service whose endpoints mark the
+	// "endpoint-switched" stage (namespace/name of pgchaos's NodePort Service).
+	RWService string
+	// Progress receives one line per step; nil discards them.
+	Progress func(string)
+}
+
+// Outcome is what a faulted trial did.
+type Outcome struct {
+	Dir    string
+	Seed   int64
+	Target operators.Instance
+	// Injected and Ready are offsets on the trial's clock.
+	Injected, Ready time.Duration
+}
+
+// RunFaulted runs a faulted trial and writes the trial directory, including
+// final.json; judging it is assert's job. Recover is registered the moment
+// Inject starts and also runs when ctx is cancelled.
+func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
+	say := p.Progress
+	if say == nil {
+		say = func(string) {}
+	}
+	if p.Spec.Seed == 0 {
+		p.Spec.Seed = rand.Int64N(1<<53) + 1
+	}
+	out.Seed, out.Dir = p.Spec.Seed, p.Spec.Out
+	say(fmt.Sprintf("seed %d (replay with --seed %d)", p.Spec.Seed, p.Spec.Seed))
+	env := faults.Env{Kube: p.Kube, Cluster: p.Cluster, Rand: rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))}
+	if err := p.Fault.Available(ctx, env); err != nil {
+		return out, fmt.Errorf("fault %s is not available here: %w", p.Fault.Name(), err)
+	}
+	tr, err := Start(ctx, p.Spec)
+	if err != nil {
+		return out, err
+	}
+	wctx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); watchStages(wctx, p, tr) }()
+	defer func() {
+		stopWatch()
+		wg.Wait()
+		tr.Stop()
+		if werr := tr.Wait(); err == nil {
+			err = werr
+		}
+		if err == nil {
+			err = readFinal(ctx, p, tr, say)
+		}
+	}()
+
+	say(fmt.Sprintf("warm-up %s", p.Schedule.WarmUp))
+	if !sleep(ctx, p.Schedule.WarmUp) {
+		return out, ctx.Err()
+	}
+	target, err := p.Fault.Target(ctx, env)
+	if err != nil {
+		return out, fmt.Errorf("fault %s: %w", p.Fault.Name(), err)
+	}
+	out.Target = target
+	detail := p.Fault.Describe(target)
+	at, err := tr.Faults.Injected(p.Fault.Name(), target.Name, detail)
+	if err != nil {
+		return out, err
+	}
+	out.Injected = at
+	say(fmt.Sprintf("inject %s: %s", p.Fault.Name(), detail))
+	var once sync.Once
+	var recoverErr error
+	recov := faults.Recover(func(context.Context) error { return nil })
+	doRecover := func() error {
+		once.Do(func() {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			defer cancel()
+			recoverErr = recov(rctx)
+			if recoverErr == nil {
+				_, recoverErr = tr.Faults.Recovered(p.Fault.Name())
+			}
+		})
+		return recoverErr
+	}
+	defer func() {
+		if rerr := doRecover(); err == nil && rerr != nil {
+			err = fmt.Errorf("recovering %s: %w", p.Fault.Name(), rerr)
+		}
+	}()
+	r, err := p.Fault.Inject(ctx, env, target)
+	if r != nil {
+		recov = r
+	}
+	if err != nil {
+		return out, err
+	}
+	say(fmt.Sprintf("hold %s", p.Schedule.Hold))
+	if !sleep(ctx, p.Schedule.Hold) {
+		return out, ctx.Err()
+	}
+	say("recover")
+	if err := doRecover(); err != nil {
+		return out, fmt.Errorf("recovering %s: %w", p.Fault.Name(), err)
+	}
+	rctx, cancel := context.WithTimeout(ctx, p.Schedule.ReadyTimeout)
+	rerr := p.Cluster.WaitReady(rctx)
+	cancel()
+	out.Ready = tr.Since()
+	if rerr != nil {
+		_, _ = tr.Faults.Event("cluster-not-ready", rerr.Error())
+		say(fmt.Sprintf("cluster not ready after %s: %v", p.Schedule.ReadyTimeout, rerr))
+	} else {
+		_, _ = tr.Faults.Event("cluster-ready", "")
+		say(fmt.Sprintf("cluster ready again %.1fs after injection", (out.Ready - out.Injected).Seconds()))
+	}
+	say(fmt.Sprintf("cool-down %s", p.Schedule.CoolDown))
+	if !sleep(ctx, p.Schedule.CoolDown) {
+		return out, ctx.Err()
+	}
+	return out, nil
+}
+
+// watchStages records the operator's view as events: a new primary label
+// ("new-primary-elected") and the read-write Service pointing elsewhere
+// ("endpoint-switched").
+func watchStages(ctx context.Context, p Plan, tr *Trial) {
+	lastPrimary, lastEP := "", ""
+	first := true
+	tick := time.NewTicker(250 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		if pr, err := operators.Primary(qctx, p.Cluster); err == nil && pr.Name != lastPrimary {
+			if !first {
+				_, _ = tr.Faults.Event(history.EventPromoted, pr.Name)
+			}
+			lastPrimary = pr.Name
+		}
+		if ep := endpointOf(qctx, p); ep != "" && ep != lastEP {
+			if !first && lastEP != "" {
+				_, _ = tr.Faults.Event(history.EventEndpointSwitch, ep)
+			}
+			lastEP = ep
+		}
+		cancel()
+		first = false
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// endpointOf names the ready pod(s) behind the read-write Service, or "".
+func endpointOf(ctx context.Context, p Plan) string {
+	if p.RWService == "" || p.Kube == nil {
+		return ""
+	}
+	ns, name := splitRef(p.RWService)
+	sl, err := p.Kube.CS.DiscoveryV1().EndpointSlices(ns).List(ctx, metav1.ListOptions{LabelSelector: "kubernetes.io/service-name=" + name})
+	if err != nil {
+		return ""
+	}
+	out := ""
+	for _, s := range sl.Items {
+		for _, e := range s.Endpoints {
+			if (e.Conditions.Ready == nil || *e.Conditions.Ready) && e.TargetRef != nil {
+				if out != "" {
+					out += "+"
+				}
+				out += e.TargetRef.Name
+			}
+		}
+	}
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+func splitRef(s string) (string, string) {
+	ns, name, ok := strings.Cut(s, "/")
+	if !ok {
+		return "", s
+	}
+	return ns, name
+}
+
+// readFinal reads every instance and writes final.json.
+func readFinal(ctx context.Context, p Plan, tr *Trial, say func(string)) error {
+	if len(p.Final) == 0 {
+		return nil
+	}
+	say("final read of every instance")
+	to := p.Schedule.FinalTimeout
+	if to <= 0 {
+		to = time.Minute
+	}
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), to)
+	defer cancel()
+	eff := tr.Workload.Config()
+	fs, err := workload.ReadFinal(fctx, p.Final, eff.Table, eff.Run, 30*time.Second)
+	if err != nil {
+		return fmt.Errorf("final read: %w", err)
+	}
+	fs.ReadAt = time.Since(tr.Ledger.Start())
+	if err := history.WriteFinal(p.Spec.Out, fs); err != nil {
+		return fmt.Errorf("final read: %w", err)
+	}
+	return nil
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}

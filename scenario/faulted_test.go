@@ -1,0 +1,116 @@
+package scenario_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/assert"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+	"github.com/pgchaos/pgchaos/monitor"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+// bedCluster presents a local testbed as an operator's cluster.
+type bedCluster struct{ tb *pgtestbed.Cluster }
+
+func (b bedCluster) Ref() operators.Ref                  { return operators.Ref{Namespace: "local", Name: "testbed"} }
+func (b bedCluster) WaitReady(ctx context.Context) error { return nil }
+func (b bedCluster) Instances(ctx context.Context) ([]operators.Instance, error) {
+	var out []operators.Instance
+	for i, in := range b.tb.Instances {
+		r := operators.RoleReplica
+		if i == 0 {
+			r = operators.RolePrimary
+		}
+		out = append(out, operators.Instance{Name: in.Name, Pod: in.Name, Role: r, Ready: true})
+	}
+	return out, nil
+}
+func (b bedCluster) ReadWrite(ctx context.Context) (operators.Endpoint, error) {
+	return operators.Endpoint{}, nil
+}
+func (b bedCluster) Credentials(ctx context.Context, a operators.Access) (operators.Credentials, error) {
+	return operators.Credentials{}, nil
+}
+
+// markFault only records its window: the schedule is what is under test.
+type markFault struct{ recovered *int }
+
+func (m markFault) Name() string                                        { return "mark" }
+func (m markFault) Available(ctx context.Context, env faults.Env) error { return nil }
+func (m markFault) Target(ctx context.Context, env faults.Env) (operators.Instance, error) {
+	return faults.AnyReplica(ctx, env)
+}
+func (m markFault) Describe(t operators.Instance) string { return "nothing to " + t.Name }
+func (m markFault) Inject(ctx context.Context, env faults.Env, t operators.Instance) (faults.Recover, error) {
+	return func(context.Context) error { *m.recovered++; return nil }, nil
+}
+
+func TestRunFaultedSchedule(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts real PostgreSQL servers")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tb.Close()
+	var targets []monitor.Target
+	var final []workload.FinalTarget
+	for _, in := range tb.Instances {
+		targets = append(targets, monitor.Target{Name: in.Name, DSN: tb.DSN(in)})
+		final = append(final, workload.FinalTarget{Name: in.Name, DSN: tb.DSN(in)})
+	}
+	dir := filepath.Join(t.TempDir(), "trial")
+	recovered := 0
+	var lines []string
+	out, err := scenario.RunFaulted(ctx, scenario.Plan{
+		Spec: scenario.Spec{Out: dir, Seed: 7, Monitor: targets,
+			Workload: workload.Config{DSN: tb.MultiHostDSN(), Clients: 2, Rate: 200}},
+		Cluster: bedCluster{tb}, Fault: markFault{&recovered}, Final: final,
+		Schedule: scenario.Schedule{WarmUp: time.Second, Hold: 500 * time.Millisecond, ReadyTimeout: time.Minute,
+			CoolDown: time.Second, FinalTimeout: 30 * time.Second},
+		Progress: func(s string) { lines = append(lines, s) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recovered != 1 {
+		t.Fatalf("recover ran %d times, want exactly once", recovered)
+	}
+	if lines[0] != "seed 7 (replay with --seed 7)" {
+		t.Fatalf("first progress line %q: the seed must be printed first", lines[0])
+	}
+	if out.Seed != 7 || out.Target.Role != operators.RoleReplica || out.Injected < time.Second || out.Ready < out.Injected {
+		t.Fatalf("outcome %+v", out)
+	}
+	tr, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Faults) != 1 || tr.Faults[0].Name != "mark" || tr.Faults[0].Recovered < tr.Faults[0].Injected+500*time.Millisecond {
+		t.Fatalf("fault windows %+v", tr.Faults)
+	}
+	ready := false
+	for _, e := range tr.Events {
+		ready = ready || e.Kind == "cluster-ready"
+	}
+	if !ready {
+		t.Fatalf("no cluster-ready event in %+v", tr.Events)
+	}
+	if tr.Final == nil || len(tr.Final.Instances) != 3 || tr.Meta.Seed != 7 {
+		t.Fatalf("final %+v seed %d", tr.Final, tr.Meta.Seed)
+	}
+	rep := assert.Run(tr, assert.DefaultConfig())
+	if rep.Worst() != history.Pass {
+		t.Fatalf("a trial without a real fault must pass every check: %+v", rep.Checks)
+	}
+}

@@ -1,0 +1,127 @@
+package cnpg_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/pgchaos/pgchaos/assert"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/scenario"
+	"github.com/pgchaos/pgchaos/suites"
+	"github.com/pgchaos/pgchaos/workload"
+)
+
+var _ = Describe("CloudNativePG", Label(suites.LabelOperatorCNPG), Ordered, func() {
+	s := &suite{}
+	// The timeouts are read while the tree is built (node timeouts need
+	// them); a bad override fails the first spec.
+	tm, tmErr := suites.TimeoutsFromEnv(suites.Getenv)
+	BeforeAll(func(ctx SpecContext) {
+		Expect(tmErr).NotTo(HaveOccurred())
+		setupSuite(ctx, s)
+	}, NodeTimeout(tm.Images+tm.Install))
+
+	for _, sync := range []bool{false, true} {
+		mode, modeLabel := "async", suites.LabelAsync
+		if sync {
+			mode, modeLabel = "sync", suites.LabelSync
+		}
+		Context("with "+mode+" replication", Label(modeLabel), Ordered, func() {
+			var prov *scenario.Provisioned
+			BeforeAll(func(ctx SpecContext) {
+				spec := operators.ClusterSpec{
+					Ref:       operators.Ref{Namespace: "pgchaos-suite", Name: "pg-" + mode},
+					Instances: 3, Synchronous: sync, StorageSize: "1Gi",
+					Image: s.target.Image, PullPolicy: s.target.PullPolicy, RunID: s.runID,
+				}
+				By(fmt.Sprintf("creating a 3-instance %s cluster %s", mode, spec.Ref))
+				var cleanup func(context.Context) error
+				var err error
+				prov, cleanup, err = scenario.Provision(ctx, scenario.ProvisionOptions{
+					Kube: s.target.Kube, Operator: s.target.Operator, Spec: spec, SkipInstall: true,
+					Progress: func(l string) { GinkgoWriter.Println(l) },
+				})
+				DeferCleanup(func(ctx SpecContext) {
+					By("deleting cluster " + spec.Ref.String())
+					Expect(cleanup(ctx)).To(Succeed())
+				}, NodeTimeout(tm.Cleanup))
+				Expect(err).NotTo(HaveOccurred())
+			}, NodeTimeout(tm.ClusterReady+2*time.Minute))
+
+			for _, f := range faults.All() {
+				labels := Label(suites.FaultLabel(f.Name()), suites.LabelDisruptive)
+				if sync && f.Name() == faults.PrimaryPodDelete.Name() {
+					labels = Label(suites.FaultLabel(f.Name()), suites.LabelDisruptive, suites.LabelSmoke)
+				}
+				It(f.Name(), labels, func(ctx SpecContext) {
+					runSpec(ctx, s, prov, f, sync)
+				}, SpecTimeout(tm.Spec))
+			}
+		})
+	}
+})
+
+// runSpec runs one faulted trial and asserts on its verdicts; on failure the
+// trial and the cluster's artifacts stay in the spec's directory.
+func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fault, sync bool) {
+	Expect(prov).NotTo(BeNil(), "the cluster was not provisioned")
+	t := s.env.Timeouts
+	dir := s.env.SpecDir(fmt.Sprintf("%s-%s", map[bool]string{false: "async", true: "sync"}[sync], f.Name()))
+	DeferCleanup(func(ctx SpecContext) {
+		if CurrentSpecReport().Failed() {
+			By("collecting artifacts into " + dir)
+			err := suites.CollectArtifacts(ctx, s.target.Kube, prov.Cluster.Ref().Namespace, filepath.Join(dir, "artifacts"))
+			if err != nil {
+				GinkgoWriter.Println("artifacts: " + err.Error())
+			}
+		}
+	}, NodeTimeout(2*time.Minute))
+	By("checking the cluster is ready before the fault")
+	Expect(prov.Cluster.WaitReady(ctx)).To(Succeed())
+	By(fmt.Sprintf("running the workload with fault %s; trial in %s", f.Name(), dir))
+	sched := scenario.DefaultSchedule()
+	sched.ReadyTimeout = t.Recover
+	out, err := scenario.RunFaulted(ctx, scenario.Plan{
+		Spec: scenario.Spec{Out: dir, Seed: s.env.Seed, Monitor: prov.Monitor, Command: "suites/cnpg " + CurrentSpecReport().FullText(),
+			Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: 4, Rate: 200, OpTimeout: 5 * time.Second}},
+		Kube: s.target.Kube, Cluster: prov.Cluster, Fault: f, Schedule: sched, Final: prov.Final,
+		RWService: prov.Exposure.Services[0], Progress: func(l string) { GinkgoWriter.Println(l) },
+	})
+	Expect(err).NotTo(HaveOccurred())
+	AddReportEntry("seed", out.Seed)
+	tr, err := history.Load(dir)
+	Expect(err).NotTo(HaveOccurred())
+	cfg := assert.DefaultConfig()
+	cfg.RTOBudget, cfg.ReplicationBudget = t.RTOBudget, t.ReplicationBudget
+	rep := assert.Run(tr, cfg)
+	Expect(history.WriteReport(dir, rep)).To(Succeed())
+	for _, c := range rep.Checks {
+		AddReportEntry(c.Name, fmt.Sprintf("%s: %s", c.Status, c.Summary))
+	}
+	v := verdicts(rep)
+	if sync {
+		Expect(v[history.CheckLostAckedWrites].Status).To(Equal(history.Pass),
+			"synchronous replication must lose no acknowledged write: %s", v[history.CheckLostAckedWrites].Summary)
+	} else {
+		// Asynchronous: a loss is allowed and measured; the figure is reported.
+		AddReportEntry("async lost acknowledged writes", v[history.CheckLostAckedWrites].Figures["lost"])
+	}
+	for _, name := range []string{history.CheckUnavailability, history.CheckSplitBrain, history.CheckWALContinuity,
+		history.CheckReplicationRecovery, history.CheckPhantomWrites} {
+		Expect(v[name].Status).To(Equal(history.Pass), "%s: %s %s", name, v[name].Summary, v[name].Reason)
+	}
+}
+
+func verdicts(rep history.Report) map[string]history.Verdict {
+	m := map[string]history.Verdict{}
+	for _, c := range rep.Checks {
+		m[c.Name] = c
+	}
+	return m
+}

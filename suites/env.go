@@ -1,0 +1,125 @@
+package suites
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/pgchaos/pgchaos/clusters"
+	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/kube"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Env is the target of a suite run, read from the environment:
+//
+//	PGCHAOS_E2E=1              run the end-to-end specs (they are skipped otherwise)
+//	PGCHAOS_KUBECONFIG=F       an existing cluster (default: the kind cluster below)
+//	PGCHAOS_KIND_NAME=N        the kind cluster (default "pgchaos"); it must exist
+//	PGCHAOS_CACHE=DIR          image build cache (default /var/cache/pgchaos)
+//	PGCHAOS_ARTIFACTS=DIR      where trials and failure artifacts go (default a temp dir)
+//	PGCHAOS_SEED=N             the seed of every trial (default: a new one each, printed)
+//	PGCHAOS_TIMEOUT_*          see Timeouts
+type Env struct {
+	Enabled    bool
+	Kubeconfig string
+	KindName   string
+	CacheDir   string
+	Artifacts  string
+	Seed       int64
+	Timeouts   Timeouts
+}
+
+// EnvFromOS reads Env through getenv.
+func EnvFromOS(getenv func(string) string) (Env, error) {
+	e := Env{
+		Enabled:    getenv("PGCHAOS_E2E") == "1",
+		Kubeconfig: getenv("PGCHAOS_KUBECONFIG"),
+		KindName:   getenv("PGCHAOS_KIND_NAME"),
+		CacheDir:   getenv("PGCHAOS_CACHE"),
+		Artifacts:  getenv("PGCHAOS_ARTIFACTS"),
+	}
+	if e.KindName == "" {
+		e.KindName = clusters.DefaultKindName
+	}
+	if e.CacheDir == "" {
+		e.CacheDir = "/var/cache/pgchaos"
+	}
+	if s := getenv("PGCHAOS_SEED"); s != "" {
+		v, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return e, fmt.Errorf("PGCHAOS_SEED=%q: %w", s, err)
+		}
+		e.Seed = v
+	}
+	var err error
+	if e.Timeouts, err = TimeoutsFromEnv(getenv); err != nil {
+		return e, err
+	}
+	if e.Artifacts == "" {
+		if e.Artifacts, err = os.MkdirTemp("", "pgchaos-suite-"); err != nil {
+			return e, fmt.Errorf("creating an artifacts directory: %w", err)
+		}
+	}
+	return e, nil
+}
+
+// OnKind reports whether the target is the local kind cluster.
+func (e Env) OnKind() bool { return e.Kubeconfig == "" }
+
+// Target is what a suite needs to drive a CloudNativePG cluster.
+type Target struct {
+	Kube     *kube.Client
+	Operator *cnpg.Operator
+	// Image and PullPolicy of PostgreSQL (empty: the operator's default).
+	Image      string
+	PullPolicy corev1.PullPolicy
+}
+
+// CNPGTarget connects to the target cluster and, on kind, builds the
+// images offline and loads them into the nodes. The operator is not
+// installed yet (Operator.Install).
+func (e Env) CNPGTarget(ctx context.Context, runID string, progress func(string)) (Target, error) {
+	kubeconfig := e.Kubeconfig
+	var t Target
+	opImage := ""
+	if e.OnKind() {
+		k := clusters.NewKind(clusters.KindOptions{Name: e.KindName})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return t, err
+		}
+		if !st.Ready() {
+			return t, fmt.Errorf("kind cluster %s is absent or not ready: create it with `pgchaos cluster create --name %s`", e.KindName, e.KindName)
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return t, err
+		}
+		ictx, cancel := context.WithTimeout(ctx, e.Timeouts.Images)
+		defer cancel()
+		imgs, err := cnpg.BuildImages(ictx, cnpg.ImageOptions{CacheDir: e.CacheDir, Progress: progress})
+		if err != nil {
+			return t, err
+		}
+		if err := cnpg.LoadIntoKind(ictx, e.KindName, imgs.Operator, imgs.Postgres); err != nil {
+			return t, err
+		}
+		opImage, t.Image, t.PullPolicy = imgs.Operator, imgs.Postgres, corev1.PullIfNotPresent
+	}
+	kc, err := kube.New(kubeconfig, "")
+	if err != nil {
+		return t, err
+	}
+	t.Kube = kc
+	t.Operator = cnpg.New(cnpg.Options{Kube: kc, OperatorImage: opImage, RunID: runID,
+		InstallTimeout: e.Timeouts.Install, ReadyTimeout: e.Timeouts.ClusterReady})
+	return t, nil
+}
+
+// SpecDir returns a fresh directory for a spec's trial under Artifacts.
+func (e Env) SpecDir(name string) string {
+	return filepath.Join(e.Artifacts, time.Now().UTC().Format("150405")+"-"+name)
+}
