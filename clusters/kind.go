@@ -188,8 +188,10 @@ func (k *Kind) failed(ctx context.Context, err error) error {
 	}
 	note := ""
 	if dir != "" {
-		if cerr := k.CollectLogs(ctx, dir); cerr == nil {
-			note = "; logs in " + dir
+		note = "; logs in " + dir
+		if cerr := k.CollectLogs(ctx, dir); cerr != nil {
+			// kind's export ends with a crictl error on these nodes (no crictl): partial logs.
+			note = "; logs (partial) in " + dir
 		}
 	}
 	if k.opts.Retain {
@@ -229,6 +231,18 @@ func (k *Kind) Delete(ctx context.Context) error {
 	return nil
 }
 
+// Exists reports whether a kind cluster of this name exists.
+func (k *Kind) Exists(ctx context.Context) (bool, error) {
+	if err := checkDocker(ctx); err != nil {
+		return false, err
+	}
+	names, err := k.provider.List()
+	if err != nil {
+		return false, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	return slices.Contains(names, k.opts.Name), nil
+}
+
 // KubeConfig writes the cluster's kubeconfig (external address) and returns its path.
 func (k *Kind) KubeConfig(ctx context.Context) (string, error) {
 	if err := k.provider.ExportKubeConfig(k.opts.Name, k.opts.KubeconfigPath, false); err != nil {
@@ -239,15 +253,9 @@ func (k *Kind) KubeConfig(ctx context.Context) (string, error) {
 
 // Status reports whether the cluster exists and the readiness of its nodes.
 func (k *Kind) Status(ctx context.Context) (Status, error) {
-	if err := checkDocker(ctx); err != nil {
+	exists, err := k.Exists(ctx)
+	if err != nil || !exists {
 		return Status{}, err
-	}
-	names, err := k.provider.List()
-	if err != nil {
-		return Status{}, fmt.Errorf("listing kind clusters: %w", err)
-	}
-	if !slices.Contains(names, k.opts.Name) {
-		return Status{}, nil
 	}
 	path, err := k.KubeConfig(ctx)
 	if err != nil {
