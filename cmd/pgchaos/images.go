@@ -38,6 +38,10 @@ func newImagesCmd() *cobra.Command {
 // buildNodeImage builds the node image, printing progress on stderr.
 func buildNodeImage(cmd *cobra.Command, cacheDir, source string) (string, error) {
 	p := newStepPrinter(cmd.ErrOrStderr())
+	if img, ok := nodeimage.Upstream(cmd.Context()); ok {
+		p.line("using kind's upstream node image " + img + ": nothing to build")
+		return img, nil
+	}
 	if source == "" {
 		var err error
 		if source, err = findSource(); err != nil {
