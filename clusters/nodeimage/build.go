@@ -48,11 +48,13 @@ func DefaultVersions() Versions {
 }
 
 // nodePackages are the Debian packages of the node root filesystem.
-var nodePackages = []string{
-	"systemd", "systemd-sysv", "dbus", "containerd", "runc", "containernetworking-plugins",
-	"conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux", "mount", "kmod",
-	"libseccomp2", "pigz", "bash", "ca-certificates", "curl", "jq", "procps", "socat",
-	"busybox-static",
+func nodePackages() []string {
+	return []string{
+		"systemd", "systemd-sysv", "dbus", "containerd", "runc", "containernetworking-plugins",
+		"conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux", "mount", "kmod",
+		"libseccomp2", "pigz", "bash", "ca-certificates", "curl", "jq", "procps", "socat",
+		"busybox-static",
+	}
 }
 
 // Options configures Build.
@@ -151,7 +153,7 @@ func (b *builder) scriptStep(ctx context.Context, step, script string, env map[s
 func (b *builder) build(ctx context.Context) (string, error) {
 	v := b.opts.Versions
 	rootfs, err := b.scriptStep(ctx, "rootfs", "rootfs.sh", map[string]string{
-		"SUITE": v.DebianSuite, "MIRROR": v.DebianMirror, "PACKAGES": strings.Join(nodePackages, ","),
+		"SUITE": v.DebianSuite, "MIRROR": v.DebianMirror, "PACKAGES": strings.Join(nodePackages(), ","),
 	})
 	if err != nil {
 		return "", err
