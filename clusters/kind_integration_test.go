@@ -167,6 +167,23 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 			t.Errorf("volume left behind after delete: %s", v)
 		}
 	}
+
+	// A cluster that does not become Ready in time: the error names a node and its
+	// condition, logs are collected, and nothing is left behind.
+	logDir := t.TempDir()
+	bad := NewKind(KindOptions{Name: "pgchaos-it-timeout", Workers: 1, NodeImage: img, ReadyTimeout: time.Millisecond,
+		LogDir: logDir, KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig")})
+	err = bad.Create(ctx)
+	if err == nil || !strings.Contains(err.Error(), "not Ready") || !strings.Contains(err.Error(), "logs") {
+		t.Errorf("create with a 1ms Ready timeout: got %v, want a not-Ready error naming the logs", err)
+	}
+	t.Logf("timeout error: %v", err)
+	if entries, _ := os.ReadDir(logDir); len(entries) == 0 {
+		t.Errorf("no logs collected in %s", logDir)
+	}
+	if left := dockerList(ctx, t, "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster=pgchaos-it-timeout"); len(left) > 0 {
+		t.Errorf("failed create left containers: %v", left)
+	}
 }
 
 func dockerList(ctx context.Context, t *testing.T, args ...string) map[string]bool {
