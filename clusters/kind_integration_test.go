@@ -51,7 +51,6 @@ func TestKindCluster(t *testing.T) {
 		img = res.Image
 	}
 	name := "pgchaos-it"
-	volumesBefore := dockerList(ctx, t, "volume", "ls", "-q")
 	k := NewKind(KindOptions{Name: name, Workers: 3, NodeImage: img, LogDir: t.TempDir(),
 		KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig"), Progress: func(l string) { t.Log(l) }})
 	start := time.Now()
@@ -144,6 +143,16 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 		t.Errorf("privileged pod: %q", logs)
 	}
 
+	// The volumes of this cluster's nodes (other clusters may share this Docker).
+	volumes := map[string]bool{}
+	for id := range dockerList(ctx, t, "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name) {
+		for v := range dockerList(ctx, t, "inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", id) {
+			volumes[v] = true
+		}
+	}
+	if len(volumes) == 0 {
+		t.Errorf("found no volumes of the nodes of %s", name)
+	}
 	start = time.Now()
 	if err := k.Delete(ctx); err != nil {
 		t.Fatal(err)
@@ -152,7 +161,6 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 	t.Logf("delete: %s", time.Since(start).Round(time.Second))
 	for _, args := range [][]string{
 		{"ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster=" + name},
-		{"network", "ls", "-q", "--filter", "name=^kind$"},
 	} {
 		out, err := exec.CommandContext(ctx, "docker", args...).Output()
 		if err != nil {
@@ -162,8 +170,13 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 			t.Errorf("left behind after delete (docker %s): %s", strings.Join(args, " "), s)
 		}
 	}
+	// kind's network may stay only while another cluster uses it.
+	if out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}").Output(); err == nil &&
+		strings.TrimSpace(string(out)) == "0" {
+		t.Errorf("docker network kind left behind with no containers")
+	}
 	for v := range dockerList(ctx, t, "volume", "ls", "-q") {
-		if !volumesBefore[v] {
+		if volumes[v] {
 			t.Errorf("volume left behind after delete: %s", v)
 		}
 	}
