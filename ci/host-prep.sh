@@ -69,6 +69,17 @@ if [ ! -e /usr/lib/x86_64-linux-gnu/libc.a ] && [ ! -e /usr/lib/libc.a ]; then
 	say "installed libc6-dev (static libc for the pause image)"
 fi
 
+# Several kind clusters on one host exhaust the default inotify limits (kube-proxy then
+# exits with "too many open files"): raise them, never lower them.
+for kv in fs.inotify.max_user_instances=1024 fs.inotify.max_user_watches=524288; do
+	key="${kv%%=*}" want="${kv#*=}"
+	cur="$(sysctl -n "$key")"
+	if (( cur < want )); then
+		sysctl -qw "$key=$want" || die "cannot set $key=$want"
+		say "raised $key from $cur to $want"
+	fi
+done
+
 # 2. Runtime shim, only when the bounding set lacks CAP_SYS_RESOURCE (bit 24).
 capbnd="$(awk '/^CapBnd:/{print $2}' /proc/self/status)"
 need_shim=0

@@ -130,7 +130,8 @@ func checkDocker(ctx context.Context) error {
 	return nil
 }
 
-// Create creates the cluster, waits until every node is Ready, and on failure
+// Create creates the cluster, waits until every node is Ready and every system
+// Deployment and DaemonSet is available, and on failure
 // collects logs and deletes what it created (unless Retain).
 func (k *Kind) Create(ctx context.Context) error {
 	if err := checkDocker(ctx); err != nil {
@@ -168,7 +169,7 @@ func (k *Kind) Create(ctx context.Context) error {
 	if createErr != nil {
 		return k.failed(ctx, fmt.Errorf("creating kind cluster %s: %w", k.opts.Name, createErr))
 	}
-	k.opts.Progress(fmt.Sprintf("waiting for %d nodes to be Ready", k.opts.Workers+1))
+	k.opts.Progress(fmt.Sprintf("waiting for %d nodes to be Ready, and CoreDNS, the pod network and storage to be available", k.opts.Workers+1))
 	wctx, cancel := context.WithTimeout(ctx, k.opts.ReadyTimeout)
 	defer cancel()
 	if err := waitReady(wctx, k.opts.KubeconfigPath, k.opts.Workers+1, 2*time.Second); err != nil {

@@ -187,7 +187,9 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 	bad := NewKind(KindOptions{Name: "pgchaos-it-timeout", Workers: 1, NodeImage: img, ReadyTimeout: time.Millisecond,
 		LogDir: logDir, KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig")})
 	err = bad.Create(ctx)
-	if err == nil || !strings.Contains(err.Error(), "not Ready") || !strings.Contains(err.Error(), "logs") {
+	if err == nil || !strings.Contains(err.Error(), "logs") ||
+		!(strings.Contains(err.Error(), "node pgchaos-it-timeout-") || strings.Contains(err.Error(), "deployment ") ||
+			strings.Contains(err.Error(), "daemonset ")) {
 		t.Errorf("create with a 1ms Ready timeout: got %v, want a not-Ready error naming the logs", err)
 	}
 	t.Logf("timeout error: %v", err)
