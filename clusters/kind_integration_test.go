@@ -41,9 +41,8 @@ func TestKindCluster(t *testing.T) {
 		if need {
 			shim = "/usr/local/bin/pgchaos-runc-shim"
 		}
-		src, _ := filepath.Abs("..")
 		start := time.Now()
-		res, err := nodeimage.Build(ctx, nodeimage.Options{ShimBinary: shim, SourceDir: src, Progress: func(l string) { t.Log(l) }})
+		res, err := nodeimage.Build(ctx, nodeimage.Options{ShimBinary: shim, Progress: func(l string) { t.Log(l) }})
 		if err != nil {
 			t.Fatal(err)
 		}

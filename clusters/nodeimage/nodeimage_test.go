@@ -117,3 +117,21 @@ func TestRunStepCachesAndFailsClean(t *testing.T) {
 		t.Fatal("a failed step must not be marked done")
 	}
 }
+
+func TestXSysMatchesGoMod(t *testing.T) {
+	data, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "golang.org/x/sys " + DefaultVersions().XSys
+	if !strings.Contains(string(data), want) {
+		t.Fatalf("go.mod does not require %s: keep DefaultVersions().XSys in step with go.mod", want)
+	}
+}
+
+func TestPodroutesSourceEmbedded(t *testing.T) {
+	entries, err := podroutesSource.ReadDir("podroutes")
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("embedded podroutes source: %v %v", entries, err)
+	}
+}

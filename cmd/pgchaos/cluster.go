@@ -13,7 +13,7 @@ import (
 // newClusterCmd is `pgchaos cluster create|delete|status`.
 func newClusterCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Create, delete or inspect the local kind cluster"}
-	var name, nodeImage, logDir, cacheDir, source, kubeconfig, kubeContext string
+	var name, nodeImage, logDir, cacheDir, kubeconfig, kubeContext string
 	var workers int
 	var retain bool
 	var readyTimeout time.Duration
@@ -30,7 +30,7 @@ func newClusterCmd() *cobra.Command {
 			img := nodeImage
 			if img == "" {
 				var err error
-				if img, err = buildNodeImage(cmd, cacheDir, source); err != nil {
+				if img, err = buildNodeImage(cmd, cacheDir); err != nil {
 					return err
 				}
 			}
@@ -54,7 +54,6 @@ func newClusterCmd() *cobra.Command {
 	create.Flags().DurationVar(&readyTimeout, "wait", 3*time.Minute, "how long to wait for every node to be Ready")
 	create.Flags().StringVar(&logDir, "logs", "", "where to collect logs when create fails (default: a new temp dir)")
 	create.Flags().StringVar(&cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image build artifacts")
-	create.Flags().StringVar(&source, "source", "", "root of the pgchaos source tree")
 
 	del := &cobra.Command{
 		Use:   "delete",

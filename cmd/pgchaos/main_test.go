@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,13 +21,5 @@ func TestBadInputExitCodes(t *testing.T) {
 		if lines := strings.Count(strings.TrimSpace(errb.String()), "\n"); lines != 0 {
 			t.Errorf("%v: stderr is %d lines, want one: %q", args, lines+1, errb.String())
 		}
-	}
-}
-
-func TestFindSource(t *testing.T) {
-	wd, _ := os.Getwd()
-	root, err := findSource()
-	if err != nil || !strings.HasPrefix(wd, root) {
-		t.Fatalf("findSource from %s = %q, %v", wd, root, err)
 	}
 }
