@@ -15,8 +15,8 @@ import (
 	"github.com/pgchaos/pgchaos/history"
 )
 
-// Trial is one judged trial of a run.
-type Trial struct {
+// Result is one judged trial of a run.
+type Result struct {
 	Scenario    string            `json:"scenario"`
 	Operator    string            `json:"operator"`
 	Replication string            `json:"replication"`
@@ -28,10 +28,10 @@ type Trial struct {
 }
 
 // Status is the trial's overall status.
-func (t Trial) Status() history.Status { return history.Report{Checks: t.Checks}.Worst() }
+func (t Result) Status() history.Status { return history.Report{Checks: t.Checks}.Worst() }
 
 // figure reads a numeric figure of a check (in memory or decoded from JSON).
-func (t Trial) figure(check, name string) (float64, bool) {
+func (t Result) figure(check, name string) (float64, bool) {
 	for _, c := range t.Checks {
 		if c.Name != check {
 			continue
@@ -49,13 +49,13 @@ func (t Trial) figure(check, name string) (float64, bool) {
 }
 
 // MaxUnavailable is the longest unavailability window in seconds (0 when none).
-func (t Trial) MaxUnavailable() float64 {
+func (t Result) MaxUnavailable() float64 {
 	v, _ := t.figure(history.CheckUnavailability, "max_s")
 	return v
 }
 
 // Lost is the number of lost acknowledged writes (-1 when unknown).
-func (t Trial) Lost() int {
+func (t Result) Lost() int {
 	v, ok := t.figure(history.CheckLostAckedWrites, "lost")
 	if !ok {
 		return -1
@@ -83,7 +83,7 @@ type Results struct {
 	// Environment and Versions describe where and with what the run happened.
 	Environment map[string]string `json:"environment"`
 	Versions    map[string]string `json:"versions"`
-	Trials      []Trial           `json:"trials"`
+	Trials      []Result          `json:"trials"`
 	Summaries   []Summary         `json:"summaries"`
 }
 
@@ -93,16 +93,16 @@ func NewResults(started time.Time, env, versions map[string]string) *Results {
 }
 
 // Add records a trial and refreshes the summaries.
-func (r *Results) Add(t Trial) {
+func (r *Results) Add(t Result) {
 	r.Trials = append(r.Trials, t)
 	r.Summaries = Summarize(r.Trials)
 }
 
 // Summarize groups trials by scenario and replication, in first-seen order.
-func Summarize(trials []Trial) []Summary {
+func Summarize(trials []Result) []Summary {
 	type key struct{ s, r string }
 	var order []key
-	groups := map[key][]Trial{}
+	groups := map[key][]Result{}
 	for _, t := range trials {
 		k := key{t.Scenario, t.Replication}
 		if _, ok := groups[k]; !ok {
@@ -124,14 +124,14 @@ func Summarize(trials []Trial) []Summary {
 			}
 			un = append(un, t.MaxUnavailable())
 		}
-		s.UnavailP50, s.UnavailP95, s.UnavailMax = Percentile(un, 50), Percentile(un, 95), Percentile(un, 100)
+		s.UnavailP50, s.UnavailP95, s.UnavailMax = Quantile(un, 50), Quantile(un, 95), Quantile(un, 100)
 		out = append(out, s)
 	}
 	return out
 }
 
-// Percentile is the nearest-rank percentile p (0–100] of xs (0 when empty).
-func Percentile(xs []float64, p float64) float64 {
+// Quantile is the nearest-rank percentile p (0–100] of xs (0 when empty).
+func Quantile(xs []float64, p float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}

@@ -10,21 +10,21 @@ import (
 	"github.com/pgchaos/pgchaos/history"
 )
 
-func trial(scn, repl string, maxS float64, lost int, st history.Status) Trial {
-	return Trial{Scenario: scn, Operator: "cnpg", Replication: repl, Seed: 1, Checks: []history.Verdict{
+func trial(scn, repl string, maxS float64, lost int, st history.Status) Result {
+	return Result{Scenario: scn, Operator: "cnpg", Replication: repl, Seed: 1, Checks: []history.Verdict{
 		{Name: history.CheckLostAckedWrites, Status: st, Summary: "s", Figures: map[string]any{"lost": lost}},
 		{Name: history.CheckUnavailability, Status: history.Pass, Figures: map[string]any{"max_s": maxS}},
 	}}
 }
 
-func TestPercentile(t *testing.T) {
+func TestQuantile(t *testing.T) {
 	xs := []float64{5, 1, 4, 2, 3}
 	for p, want := range map[float64]float64{50: 3, 95: 5, 100: 5, 1: 1} {
-		if got := Percentile(xs, p); got != want {
+		if got := Quantile(xs, p); got != want {
 			t.Errorf("p%v = %v, want %v", p, got, want)
 		}
 	}
-	if Percentile(nil, 50) != 0 {
+	if Quantile(nil, 50) != 0 {
 		t.Error("empty: want 0")
 	}
 }

@@ -138,7 +138,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		}
 		if !st.Exists {
 			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
-			img, err := buildNodeImage(cmd, f.cacheDir, "")
+			img, err := buildNodeImage(cmd, f.cacheDir)
 			if err != nil {
 				return err
 			}
@@ -312,7 +312,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 			if err := writeRunInfo(f, mode, fault.Name(), dir, runID, outc); err != nil {
 				return history.Undecided, bad("%v", err)
 			}
-			results.Add(reports.Trial{Scenario: fault.Name(), Operator: f.operator, Replication: mode, Dir: dir,
+			results.Add(reports.Result{Scenario: fault.Name(), Operator: f.operator, Replication: mode, Dir: dir,
 				Seed: outc.Seed, Target: outc.Target.Name, Elapsed: time.Since(t), Checks: rep.Checks})
 			if err := writeResults(f.out, results); err != nil { // after each trial: a crash keeps the rest
 				return history.Undecided, bad("%v", err)
