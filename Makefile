@@ -1,13 +1,15 @@
 # pgchaos — build, test, lint, bench. `make test` and `make run` do all set-up
-# on a fresh machine (they install PostgreSQL from Debian's packages if absent).
-
+# on a fresh machine: PostgreSQL, pgbench and Chromium from Debian's packages
+# (ci/install-deps.sh), Docker and its runtime shim (ci/host-prep.sh), the
+# offline kind node image and CloudNativePG's images (built and cached under
+# /var/cache/pgchaos).
 GO          ?= go
 BIN         := bin
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := 2025.1.1
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build deps test unit lint bench run selftest clean e2e-cnpg smoke-cnpg
+.PHONY: all build deps test test-local test-kind test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg
 
 all: build
 
@@ -18,9 +20,22 @@ build:
 deps:
 	bash ci/install-deps.sh
 
-# Every test, including the self-test scenarios against real PostgreSQL servers.
-test: deps
+# Every test: the Go tests (unit, real PostgreSQL servers, the self-test
+# scenarios, the report in Chromium), then the kind cluster verification,
+# then the CloudNativePG end-to-end smoke.
+test: test-local test-kind test-cnpg
+
+# The Go tests only (no Docker, no Kubernetes): a couple of minutes.
+test-local: deps
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+# A 4-node kind cluster from offline images: nodes Ready, DNS, cross-node pod
+# traffic, a PVC, a privileged pod, a clean delete.
+test-kind:
+	bash ci/kind-smoke.sh
+
+# CloudNativePG, 3 instances, synchronous, primary pod deleted under load.
+test-cnpg: smoke-cnpg
 
 # Unit tests only (no servers).
 unit:
@@ -37,12 +52,16 @@ lint: $(STATICCHECK)
 bench: deps build
 	bash scripts/bench.sh
 
-# The main job. Until the kind cluster lands, the default target is the local
-# self-test: real PostgreSQL servers on loopback, faults injected by hand.
+# The main job: on the local kind cluster (created if absent, images built
+# offline), CloudNativePG asynchronous then synchronous, every fault, judged,
+# with results.json, junit.xml and report.html in results/run.
 run: deps build
-	$(BIN)/pgchaos selftest --out $(or $(OUT),results/selftest)
+	bash ci/host-prep.sh
+	$(BIN)/pgchaos run --operator cnpg --out $(or $(OUT),results/run)
 
-selftest: run
+# The harness proving its detectors on real PostgreSQL servers on loopback.
+selftest: deps build
+	$(BIN)/pgchaos selftest --out $(or $(OUT),results/selftest)
 
 # The CloudNativePG suite on the local kind cluster (PGCHAOS_KIND_NAME, default
 # pgchaos; create it with bin/pgchaos cluster create). See suites/env.go.

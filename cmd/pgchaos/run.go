@@ -207,6 +207,11 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	fmt.Fprintln(cmd.OutOrStdout())
 	_ = reports.WriteTable(cmd.OutOrStdout(), results)
 	fmt.Fprintf(cmd.OutOrStdout(), "results: %s, %s\n", filepath.Join(f.out, "results.json"), filepath.Join(f.out, "junit.xml"))
+	if path, err := renderReport(f.out); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "report not written: %v\n", err)
+	} else {
+		fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
+	}
 	if worst == history.Failed {
 		return &exitError{code: exitFailed}
 	}
