@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # host-prep.sh: make this host able to run kind clusters, idempotently.
-#   - installs Docker (docker.io) from Debian's packages when dockerd is absent;
+#   - installs Docker (docker.io) from Debian's packages when dockerd is absent, and
+#     the tools of the node image build (debootstrap, gcc, libc6-dev, jq);
 #   - starts dockerd in the background when it is not answering (no systemd here);
 #   - only when CAP_SYS_RESOURCE is missing from the capability bounding set,
 #     builds and installs pgchaos-runc-shim and makes it Docker's default runtime.
@@ -56,7 +57,28 @@ if ! command -v dockerd >/dev/null 2>&1; then
 	command -v dockerd >/dev/null 2>&1 || die "docker.io installed but dockerd not found"
 	say "installed docker.io ($(dpkg-query -W -f='${Version}' docker.io))"
 fi
-command -v jq >/dev/null 2>&1 || { apt_install jq; say "installed jq"; }
+# Tools of the offline node image build (pgchaos images build).
+for tool in jq:jq debootstrap:debootstrap gcc:gcc strip:binutils; do
+	if ! command -v "${tool%%:*}" >/dev/null 2>&1; then
+		apt_install "${tool#*:}"
+		say "installed ${tool#*:}"
+	fi
+done
+if [ ! -e /usr/lib/x86_64-linux-gnu/libc.a ] && [ ! -e /usr/lib/libc.a ]; then
+	apt_install libc6-dev
+	say "installed libc6-dev (static libc for the pause image)"
+fi
+
+# Several kind clusters on one host exhaust the default inotify limits (kube-proxy then
+# exits with "too many open files"): raise them, never lower them.
+for kv in fs.inotify.max_user_instances=1024 fs.inotify.max_user_watches=524288; do
+	key="${kv%%=*}" want="${kv#*=}"
+	cur="$(sysctl -n "$key")"
+	if (( cur < want )); then
+		sysctl -qw "$key=$want" || die "cannot set $key=$want"
+		say "raised $key from $cur to $want"
+	fi
+done
 
 # 2. Runtime shim, only when the bounding set lacks CAP_SYS_RESOURCE (bit 24).
 capbnd="$(awk '/^CapBnd:/{print $2}' /proc/self/status)"
@@ -68,9 +90,9 @@ if (( need_shim )); then
 	tmp="$(mktemp)"
 	(cd "$REPO" && CGO_ENABLED=0 go build -trimpath -o "$tmp" ./cmd/pgchaos-runc-shim) || die "building pgchaos-runc-shim failed"
 	if ! cmp -s "$tmp" "$SHIM"; then
+		# Exec'd per container: replacing it needs no dockerd restart.
 		install -m 0755 "$tmp" "$SHIM"
 		say "installed $SHIM (CapBnd $capbnd lacks CAP_SYS_RESOURCE)"
-		restart=1
 	fi
 	rm -f "$tmp"
 	mkdir -p "$(dirname "$DAEMON_JSON")"

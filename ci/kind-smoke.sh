@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash ci/host-prep.sh
-mkdir -p bin
-nice -n 10 go build -o bin/pgchaos ./cmd/pgchaos
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+nice -n 10 go build -o "$tmp/pgchaos" ./cmd/pgchaos
 start=$(date +%s)
-img="$(./bin/pgchaos images build)"
+img="$("$tmp/pgchaos" images build)"
 echo "kind-smoke: node image $img ($(( $(date +%s) - start )) s)"
 PGCHAOS_KIND=1 PGCHAOS_NODE_IMAGE="$img" go test -count=1 -timeout 30m -run TestKindCluster -v ./clusters/

@@ -3,6 +3,7 @@ package clusters
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,7 +131,8 @@ func checkDocker(ctx context.Context) error {
 	return nil
 }
 
-// Create creates the cluster, waits until every node is Ready, and on failure
+// Create creates the cluster, waits until every node is Ready and every system
+// Deployment and DaemonSet is available, and on failure
 // collects logs and deletes what it created (unless Retain).
 func (k *Kind) Create(ctx context.Context) error {
 	if err := checkDocker(ctx); err != nil {
@@ -168,7 +170,7 @@ func (k *Kind) Create(ctx context.Context) error {
 	if createErr != nil {
 		return k.failed(ctx, fmt.Errorf("creating kind cluster %s: %w", k.opts.Name, createErr))
 	}
-	k.opts.Progress(fmt.Sprintf("waiting for %d nodes to be Ready", k.opts.Workers+1))
+	k.opts.Progress(fmt.Sprintf("waiting for %d nodes to be Ready, and CoreDNS, the pod network and storage to be available", k.opts.Workers+1))
 	wctx, cancel := context.WithTimeout(ctx, k.opts.ReadyTimeout)
 	defer cancel()
 	if err := waitReady(wctx, k.opts.KubeconfigPath, k.opts.Workers+1, 2*time.Second); err != nil {
@@ -188,8 +190,10 @@ func (k *Kind) failed(ctx context.Context, err error) error {
 	}
 	note := ""
 	if dir != "" {
-		if cerr := k.CollectLogs(ctx, dir); cerr == nil {
-			note = "; logs in " + dir
+		note = "; logs in " + dir
+		if cerr := k.CollectLogs(ctx, dir); cerr != nil {
+			// kind's export ends with a crictl error on these nodes (no crictl): partial logs.
+			note = "; logs (partial) in " + dir
 		}
 	}
 	if k.opts.Retain {
@@ -210,23 +214,79 @@ func (k *Kind) Delete(ctx context.Context) error {
 		return err
 	}
 	if err := k.provider.Delete(k.opts.Name, k.opts.KubeconfigPath); err != nil {
-		return fmt.Errorf("deleting kind cluster %s: %w", k.opts.Name, err)
+		// A node killed while its runc was updating a pod's cgroup leaves that cgroup
+		// FROZEN (cgroup v1 freezer): the node can then not be killed. Thaw, retry once.
+		ids, lerr := k.containerIDs(ctx)
+		if lerr != nil {
+			return fmt.Errorf("deleting kind cluster %s: %w", k.opts.Name, err)
+		}
+		n := thawFrozen(ids)
+		k.opts.Progress(fmt.Sprintf("delete failed (%v); thawed %d frozen cgroups, retrying", err, n))
+		if err := k.provider.Delete(k.opts.Name, k.opts.KubeconfigPath); err != nil {
+			return fmt.Errorf("deleting kind cluster %s (after thawing %d frozen cgroups): %w", k.opts.Name, n, err)
+		}
 	}
 	_ = os.Remove(k.opts.KubeconfigPath)
-	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+k.opts.Name).Output()
+	ids, err := k.containerIDs(ctx)
 	if err != nil {
-		return fmt.Errorf("listing containers of kind cluster %s: %w", k.opts.Name, err)
+		return err
 	}
-	if ids := strings.Fields(string(out)); len(ids) > 0 {
+	if len(ids) > 0 {
 		return fmt.Errorf("deleting kind cluster %s: containers left: %s", k.opts.Name, strings.Join(ids, " "))
 	}
-	out, err = exec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}").Output()
+	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}").Output()
 	if err == nil && strings.TrimSpace(string(out)) == "0" {
 		if out, err := exec.CommandContext(ctx, "docker", "network", "rm", "kind").CombinedOutput(); err != nil {
 			return fmt.Errorf("removing docker network kind: %w: %s", err, strings.TrimSpace(string(out)))
 		}
 	}
 	return nil
+}
+
+// Exists reports whether a kind cluster of this name exists.
+func (k *Kind) Exists(ctx context.Context) (bool, error) {
+	if err := checkDocker(ctx); err != nil {
+		return false, err
+	}
+	names, err := k.provider.List()
+	if err != nil {
+		return false, fmt.Errorf("listing kind clusters: %w", err)
+	}
+	return slices.Contains(names, k.opts.Name), nil
+}
+
+// containerIDs lists the full IDs of the cluster's node containers.
+func (k *Kind) containerIDs(ctx context.Context) ([]string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "ps", "-aq", "--no-trunc", "--filter", "label=io.x-k8s.kind.cluster="+k.opts.Name).Output()
+	if err != nil {
+		return nil, fmt.Errorf("listing containers of kind cluster %s: %w", k.opts.Name, err)
+	}
+	return strings.Fields(string(out)), nil
+}
+
+// thawFrozen writes THAWED into every FROZEN cgroup-v1 freezer under the given
+// containers (cgroupfs and systemd cgroup drivers) and returns how many it thawed.
+func thawFrozen(ids []string) int {
+	n := 0
+	for _, id := range ids {
+		for _, root := range []string{
+			filepath.Join("/sys/fs/cgroup/freezer/docker", id),
+			filepath.Join("/sys/fs/cgroup/freezer/system.slice", "docker-"+id+".scope"),
+		} {
+			_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.Name() != "freezer.state" {
+					return nil
+				}
+				if st, rerr := os.ReadFile(p); rerr == nil && strings.TrimSpace(string(st)) == "FROZEN" {
+					if os.WriteFile(p, []byte("THAWED"), 0o644) == nil {
+						n++
+					}
+				}
+				return nil
+			})
+		}
+	}
+	return n
 }
 
 // KubeConfig writes the cluster's kubeconfig (external address) and returns its path.
@@ -239,15 +299,9 @@ func (k *Kind) KubeConfig(ctx context.Context) (string, error) {
 
 // Status reports whether the cluster exists and the readiness of its nodes.
 func (k *Kind) Status(ctx context.Context) (Status, error) {
-	if err := checkDocker(ctx); err != nil {
+	exists, err := k.Exists(ctx)
+	if err != nil || !exists {
 		return Status{}, err
-	}
-	names, err := k.provider.List()
-	if err != nil {
-		return Status{}, fmt.Errorf("listing kind clusters: %w", err)
-	}
-	if !slices.Contains(names, k.opts.Name) {
-		return Status{}, nil
 	}
 	path, err := k.KubeConfig(ctx)
 	if err != nil {

@@ -41,9 +41,8 @@ func TestKindCluster(t *testing.T) {
 		if need {
 			shim = "/usr/local/bin/pgchaos-runc-shim"
 		}
-		src, _ := filepath.Abs("..")
 		start := time.Now()
-		res, err := nodeimage.Build(ctx, nodeimage.Options{ShimBinary: shim, SourceDir: src, Progress: func(l string) { t.Log(l) }})
+		res, err := nodeimage.Build(ctx, nodeimage.Options{ShimBinary: shim, Progress: func(l string) { t.Log(l) }})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +50,6 @@ func TestKindCluster(t *testing.T) {
 		img = res.Image
 	}
 	name := "pgchaos-it"
-	volumesBefore := dockerList(ctx, t, "volume", "ls", "-q")
 	k := NewKind(KindOptions{Name: name, Workers: 3, NodeImage: img, LogDir: t.TempDir(),
 		KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig"), Progress: func(l string) { t.Log(l) }})
 	start := time.Now()
@@ -144,6 +142,16 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 		t.Errorf("privileged pod: %q", logs)
 	}
 
+	// The volumes of this cluster's nodes (other clusters may share this Docker).
+	volumes := map[string]bool{}
+	for id := range dockerList(ctx, t, "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster="+name) {
+		for v := range dockerList(ctx, t, "inspect", "--format", "{{range .Mounts}}{{.Name}} {{end}}", id) {
+			volumes[v] = true
+		}
+	}
+	if len(volumes) == 0 {
+		t.Errorf("found no volumes of the nodes of %s", name)
+	}
 	start = time.Now()
 	if err := k.Delete(ctx); err != nil {
 		t.Fatal(err)
@@ -152,7 +160,6 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 	t.Logf("delete: %s", time.Since(start).Round(time.Second))
 	for _, args := range [][]string{
 		{"ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster=" + name},
-		{"network", "ls", "-q", "--filter", "name=^kind$"},
 	} {
 		out, err := exec.CommandContext(ctx, "docker", args...).Output()
 		if err != nil {
@@ -162,10 +169,34 @@ printf 'GET /index.html HTTP/1.0\r\n\r\n' | busybox nc -w 5 %s 8080`, webIP)
 			t.Errorf("left behind after delete (docker %s): %s", strings.Join(args, " "), s)
 		}
 	}
+	// kind's network may stay only while another cluster uses it.
+	if out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "kind", "--format", "{{len .Containers}}").Output(); err == nil &&
+		strings.TrimSpace(string(out)) == "0" {
+		t.Errorf("docker network kind left behind with no containers")
+	}
 	for v := range dockerList(ctx, t, "volume", "ls", "-q") {
-		if !volumesBefore[v] {
+		if volumes[v] {
 			t.Errorf("volume left behind after delete: %s", v)
 		}
+	}
+
+	// A cluster that does not become Ready in time: the error names a node and its
+	// condition, logs are collected, and nothing is left behind.
+	logDir := t.TempDir()
+	bad := NewKind(KindOptions{Name: "pgchaos-it-timeout", Workers: 1, NodeImage: img, ReadyTimeout: time.Millisecond,
+		LogDir: logDir, KubeconfigPath: filepath.Join(t.TempDir(), "kubeconfig")})
+	err = bad.Create(ctx)
+	if err == nil || !strings.Contains(err.Error(), "logs") ||
+		!(strings.Contains(err.Error(), "node pgchaos-it-timeout-") || strings.Contains(err.Error(), "deployment ") ||
+			strings.Contains(err.Error(), "daemonset ")) {
+		t.Errorf("create with a 1ms Ready timeout: got %v, want a not-Ready error naming the logs", err)
+	}
+	t.Logf("timeout error: %v", err)
+	if entries, _ := os.ReadDir(logDir); len(entries) == 0 {
+		t.Errorf("no logs collected in %s", logDir)
+	}
+	if left := dockerList(ctx, t, "ps", "-aq", "--filter", "label=io.x-k8s.kind.cluster=pgchaos-it-timeout"); len(left) > 0 {
+		t.Errorf("failed create left containers: %v", left)
 	}
 }
 

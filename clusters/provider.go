@@ -117,39 +117,76 @@ func clientset(kubeconfig, kubeContext string) (*kubernetes.Clientset, error) {
 	return cs, nil
 }
 
-// waitReady polls until want nodes are Ready or ctx ends; the error names the
-// first node that is not Ready and its condition.
+// waitReady polls until want nodes are Ready and every Deployment and DaemonSet
+// (CoreDNS, the pod network, the storage provisioner) is available, or ctx ends;
+// the error then names what is not ready (a node and its condition, or a workload).
 func waitReady(ctx context.Context, kubeconfig string, want int, poll time.Duration) error {
-	var last []NodeStatus
-	var lastErr error
+	var notReady string
 	for {
-		nodes, err := nodeStatuses(ctx, kubeconfig, "")
-		if err == nil {
-			last, lastErr = nodes, nil
-			ready := 0
-			for _, n := range nodes {
-				if n.Ready {
-					ready++
-				}
-			}
-			if ready >= want {
-				return nil
-			}
-		} else {
-			lastErr = err
+		var err error
+		notReady, err = clusterNotReady(ctx, kubeconfig, want)
+		if err == nil && notReady == "" {
+			return nil
+		}
+		if err != nil {
+			notReady = err.Error()
 		}
 		select {
 		case <-ctx.Done():
-			if len(last) < want && lastErr != nil {
-				return fmt.Errorf("waiting for %d Ready nodes: %w (last error: %v)", want, ctx.Err(), lastErr)
+			// One last look with a fresh deadline, so the error names what is not ready.
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+			defer cancel()
+			if last, err := clusterNotReady(fctx, kubeconfig, want); err == nil && last != "" {
+				notReady = last
 			}
-			for _, n := range last {
-				if !n.Ready {
-					return fmt.Errorf("node %s not Ready (%s): %w", n.Name, n.Reason, ctx.Err())
-				}
-			}
-			return fmt.Errorf("waiting for %d Ready nodes, %d registered: %w", want, len(last), ctx.Err())
+			return fmt.Errorf("%s: %w", notReady, ctx.Err())
 		case <-time.After(poll):
 		}
 	}
+}
+
+// clusterNotReady returns "" when the cluster is ready, else what is not.
+func clusterNotReady(ctx context.Context, kubeconfig string, want int) (string, error) {
+	nodes, err := nodeStatuses(ctx, kubeconfig, "")
+	if err != nil {
+		return "", err
+	}
+	ready := 0
+	for _, n := range nodes {
+		if n.Ready {
+			ready++
+		} else {
+			return fmt.Sprintf("node %s not Ready (%s)", n.Name, n.Reason), nil
+		}
+	}
+	if ready < want {
+		return fmt.Sprintf("%d of %d nodes registered", len(nodes), want), nil
+	}
+	cs, err := clientset(kubeconfig, "")
+	if err != nil {
+		return "", err
+	}
+	deps, err := cs.AppsV1().Deployments("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("listing deployments via %s: %w", kubeconfig, err)
+	}
+	for _, d := range deps.Items {
+		want := int32(1)
+		if d.Spec.Replicas != nil {
+			want = *d.Spec.Replicas
+		}
+		if d.Status.AvailableReplicas < want {
+			return fmt.Sprintf("deployment %s/%s: %d of %d replicas available", d.Namespace, d.Name, d.Status.AvailableReplicas, want), nil
+		}
+	}
+	dss, err := cs.AppsV1().DaemonSets("").List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", fmt.Errorf("listing daemonsets via %s: %w", kubeconfig, err)
+	}
+	for _, d := range dss.Items {
+		if d.Status.DesiredNumberScheduled == 0 || d.Status.NumberReady < d.Status.DesiredNumberScheduled {
+			return fmt.Sprintf("daemonset %s/%s: %d of %d pods ready", d.Namespace, d.Name, d.Status.NumberReady, d.Status.DesiredNumberScheduled), nil
+		}
+	}
+	return "", nil
 }

@@ -31,6 +31,8 @@ type Versions struct {
 	LocalPath string
 	// DebianSuite and DebianMirror locate the packages of the node root filesystem.
 	DebianSuite, DebianMirror string
+	// XSys is the golang.org/x/sys version pgchaos-podroutes is built with (as in go.mod).
+	XSys string
 }
 
 // DefaultVersions are the versions kubeadm v1.33.13 and kind v0.29.0 expect.
@@ -44,15 +46,18 @@ func DefaultVersions() Versions {
 		LocalPath:    "v0.0.30",
 		DebianSuite:  "bookworm",
 		DebianMirror: "http://deb.debian.org/debian",
+		XSys:         "v0.49.0",
 	}
 }
 
 // nodePackages are the Debian packages of the node root filesystem.
-var nodePackages = []string{
-	"systemd", "systemd-sysv", "dbus", "containerd", "runc", "containernetworking-plugins",
-	"conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux", "mount", "kmod",
-	"libseccomp2", "pigz", "bash", "ca-certificates", "curl", "jq", "procps", "socat",
-	"busybox-static",
+func nodePackages() []string {
+	return []string{
+		"systemd", "systemd-sysv", "dbus", "containerd", "runc", "containernetworking-plugins",
+		"conntrack", "iptables", "nftables", "iproute2", "ethtool", "util-linux", "mount", "kmod",
+		"libseccomp2", "pigz", "bash", "ca-certificates", "curl", "jq", "procps", "socat",
+		"busybox-static",
+	}
 }
 
 // Options configures Build.
@@ -64,8 +69,6 @@ type Options struct {
 	// ShimBinary, when set, is the runtime shim installed in the node and used by
 	// its containerd as runc (for hosts whose bounding set lacks CAP_SYS_RESOURCE).
 	ShimBinary string
-	// SourceDir is the root of the pgchaos module, to build pgchaos-podroutes.
-	SourceDir string
 	// Progress receives one line per step event; nil discards them.
 	Progress func(line string)
 }
@@ -151,7 +154,7 @@ func (b *builder) scriptStep(ctx context.Context, step, script string, env map[s
 func (b *builder) build(ctx context.Context) (string, error) {
 	v := b.opts.Versions
 	rootfs, err := b.scriptStep(ctx, "rootfs", "rootfs.sh", map[string]string{
-		"SUITE": v.DebianSuite, "MIRROR": v.DebianMirror, "PACKAGES": strings.Join(nodePackages, ","),
+		"SUITE": v.DebianSuite, "MIRROR": v.DebianMirror, "PACKAGES": strings.Join(nodePackages(), ","),
 	})
 	if err != nil {
 		return "", err
@@ -207,30 +210,53 @@ func (d deps) all() []artifact {
 	return []artifact{d.rootfs, d.k8s, d.etcd, d.coredns, d.lpp, d.pause, d.podroutes}
 }
 
-// podroutesStep builds cmd/pgchaos-podroutes from the pgchaos module source.
+// podroutesSource is the source of the pod network daemon (package podroutes/,
+// a main package of this module), embedded so that images build needs no checkout.
+//
+//go:embed podroutes/main.go podroutes/route_linux.go podroutes/doc.go
+var podroutesSource embed.FS
+
+// podroutesStep builds pgchaos-podroutes from its embedded source in a throwaway
+// module that requires only golang.org/x/sys.
 func (b *builder) podroutesStep(ctx context.Context) (artifact, error) {
-	src := b.opts.SourceDir
-	if src == "" {
-		return artifact{}, fmt.Errorf("building pgchaos-podroutes: SourceDir (the pgchaos module root) is not set")
-	}
+	v := b.opts.Versions
 	k, sum := newKeyer("podroutes")
-	if err := k.addTree("src", filepath.Join(src, "cmd", "pgchaos-podroutes")); err != nil {
-		return artifact{}, err
+	entries, err := podroutesSource.ReadDir("podroutes")
+	if err != nil {
+		return artifact{}, fmt.Errorf("reading embedded podroutes source: %w", err)
 	}
-	for _, f := range []string{"go.mod", "go.sum"} {
-		if err := k.addFile(f, filepath.Join(src, f)); err != nil {
-			return artifact{}, err
+	files := map[string][]byte{}
+	for _, e := range entries {
+		data, err := podroutesSource.ReadFile("podroutes/" + e.Name())
+		if err != nil {
+			return artifact{}, fmt.Errorf("reading embedded %s: %w", e.Name(), err)
 		}
+		files[e.Name()] = data
+		k.add("src/"+e.Name(), string(data))
 	}
+	k.add("x/sys", v.XSys)
 	k.add("go", goVersion())
 	key := sum()
 	dir, err := b.runStep(ctx, "podroutes", key, func(ctx context.Context, out, work string) error {
-		cmd := exec.CommandContext(ctx, "nice", "-n", "10", "go", "build", "-trimpath", "-ldflags", "-s -w",
-			"-o", filepath.Join(out, "pgchaos-podroutes"), "./cmd/pgchaos-podroutes")
-		cmd.Dir = src
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("go build pgchaos-podroutes: %w: %s", err, out)
+		for name, data := range files {
+			if err := os.WriteFile(filepath.Join(work, name), data, 0o644); err != nil {
+				return fmt.Errorf("writing %s: %w", name, err)
+			}
+		}
+		mod := "module pgchaos.local/podroutes\n\ngo 1.24\n\nrequire golang.org/x/sys " + v.XSys + "\n"
+		if err := os.WriteFile(filepath.Join(work, "go.mod"), []byte(mod), 0o644); err != nil {
+			return fmt.Errorf("writing go.mod: %w", err)
+		}
+		for _, args := range [][]string{
+			{"mod", "tidy"},
+			{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(out, "pgchaos-podroutes"), "."},
+		} {
+			cmd := exec.CommandContext(ctx, "nice", append([]string{"-n", "10", "go"}, args...)...)
+			cmd.Dir = work
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
+			if outb, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("go %s for pgchaos-podroutes: %w: %s", args[0], err, lastLine(string(outb)))
+			}
 		}
 		return nil
 	})

@@ -36,6 +36,10 @@ STOPSIGNAL SIGRTMIN+3
 ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]
 `
 
+// nodeRecipe names the version of the Go steps of nodeImage and preload (which
+// are not in the key as text): change it when they change.
+const nodeRecipe = "2"
+
 // shimInNode is where the runtime shim lives inside the node.
 const shimInNode = "/usr/local/bin/pgchaos-runc-shim"
 
@@ -86,6 +90,7 @@ func (b *builder) nodeImage(ctx context.Context, rootfs, k8s artifact, comps com
 	k.add("cni", cni)
 	k.add("storage", storage)
 	k.add("kind", v.Kind)
+	k.add("recipe", nodeRecipe)
 	if err := k.addTree("kindfiles", filepath.Join(kindDir, "images", "base", "files")); err != nil {
 		return "", err
 	}
@@ -160,7 +165,13 @@ func (b *builder) nodeImage(ctx context.Context, rootfs, k8s artifact, comps com
 		if _, err := docker(ctx, nil, "build", "--network", "none", "-q", "-t", stage, bctx); err != nil {
 			return fmt.Errorf("building node stage: %w", err)
 		}
-		return b.preload(ctx, stage, tag, comps)
+		if err := b.preload(ctx, stage, tag, comps); err != nil {
+			return err
+		}
+		if _, err := docker(ctx, nil, "rmi", stage); err != nil {
+			return fmt.Errorf("removing stage image: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		return "", err

@@ -1,6 +1,8 @@
 package nodeimage
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,5 +85,53 @@ func TestComponentsNames(t *testing.T) {
 		if !strings.Contains(strings.Join(got, " "), w) {
 			t.Errorf("missing image %s in %v", w, got)
 		}
+	}
+}
+
+func TestRunStepCachesAndFailsClean(t *testing.T) {
+	b := &builder{opts: Options{CacheDir: t.TempDir()}}
+	key := strings.Repeat("b", 64)
+	runs := 0
+	fn := func(ctx context.Context, out, work string) error {
+		runs++
+		return os.WriteFile(filepath.Join(out, "artifact"), []byte("x"), 0o644)
+	}
+	dir, err := b.runStep(context.Background(), "s", key, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "artifact")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.runStep(context.Background(), "s", key, fn); err != nil || runs != 1 {
+		t.Fatalf("second run: runs=%d err=%v, want the cached result", runs, err)
+	}
+	other := strings.Repeat("c", 64)
+	_, err = b.runStep(context.Background(), "s", other, func(ctx context.Context, out, work string) error {
+		return errors.New("boom")
+	})
+	if err == nil || !strings.Contains(err.Error(), "step s") {
+		t.Fatalf("failing step: %v", err)
+	}
+	if _, ok := b.stepDir("s", other); ok {
+		t.Fatal("a failed step must not be marked done")
+	}
+}
+
+func TestXSysMatchesGoMod(t *testing.T) {
+	data, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "golang.org/x/sys " + DefaultVersions().XSys
+	if !strings.Contains(string(data), want) {
+		t.Fatalf("go.mod does not require %s: keep DefaultVersions().XSys in step with go.mod", want)
+	}
+}
+
+func TestPodroutesSourceEmbedded(t *testing.T) {
+	entries, err := podroutesSource.ReadDir("podroutes")
+	if err != nil || len(entries) != 3 {
+		t.Fatalf("embedded podroutes source: %v %v", entries, err)
 	}
 }

@@ -48,9 +48,13 @@ func run(args []string) error {
 	return nil
 }
 
-// globalValueFlags are runc's global flags that take a separate value.
-var globalValueFlags = map[string]bool{
-	"--root": true, "--log": true, "--log-format": true, "--criu": true, "--rootless": true,
+// isGlobalValueFlag reports whether a is one of runc's global flags that take a separate value.
+func isGlobalValueFlag(a string) bool {
+	switch a {
+	case "--root", "--log", "--log-format", "--criu", "--rootless":
+		return true
+	}
+	return false
 }
 
 // specPaths finds the bundle directory of `create`/`run` and the process file of
@@ -59,7 +63,7 @@ func specPaths(args []string) (bundle, process string) {
 	sub := ""
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		if sub == "" && globalValueFlags[a] {
+		if sub == "" && isGlobalValueFlag(a) {
 			i++ // skip the value of a global flag such as --root DIR
 			continue
 		}

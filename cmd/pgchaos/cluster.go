@@ -13,7 +13,7 @@ import (
 // newClusterCmd is `pgchaos cluster create|delete|status`.
 func newClusterCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cluster", Short: "Create, delete or inspect the local kind cluster"}
-	var name, nodeImage, logDir, cacheDir, source string
+	var name, nodeImage, logDir, cacheDir, kubeconfig, kubeContext string
 	var workers int
 	var retain bool
 	var readyTimeout time.Duration
@@ -30,7 +30,7 @@ func newClusterCmd() *cobra.Command {
 			img := nodeImage
 			if img == "" {
 				var err error
-				if img, err = buildNodeImage(cmd, cacheDir, source); err != nil {
+				if img, err = buildNodeImage(cmd, cacheDir); err != nil {
 					return err
 				}
 			}
@@ -54,7 +54,6 @@ func newClusterCmd() *cobra.Command {
 	create.Flags().DurationVar(&readyTimeout, "wait", 3*time.Minute, "how long to wait for every node to be Ready")
 	create.Flags().StringVar(&logDir, "logs", "", "where to collect logs when create fails (default: a new temp dir)")
 	create.Flags().StringVar(&cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image build artifacts")
-	create.Flags().StringVar(&source, "source", "", "root of the pgchaos source tree")
 
 	del := &cobra.Command{
 		Use:   "delete",
@@ -64,6 +63,14 @@ func newClusterCmd() *cobra.Command {
 			p := newStepPrinter(cmd.ErrOrStderr())
 			start := time.Now()
 			k := clusters.NewKind(clusters.KindOptions{Name: name, Progress: p.line})
+			exists, err := k.Exists(cmd.Context())
+			if err != nil {
+				return &exitError{code: exitBadInput, msg: err.Error()}
+			}
+			if !exists {
+				p.line(fmt.Sprintf("cluster %s does not exist: nothing to delete", name))
+				return nil
+			}
 			if err := k.Delete(cmd.Context()); err != nil {
 				return &exitError{code: exitBadInput, msg: err.Error()}
 			}
@@ -77,14 +84,23 @@ func newClusterCmd() *cobra.Command {
 		Short: "Show the kind cluster's nodes and readiness (exit 1 when not all Ready)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			k := clusters.NewKind(clusters.KindOptions{Name: name})
-			st, err := k.Status(cmd.Context())
+			var prov clusters.Provider
+			if kubeconfig != "" || kubeContext != "" {
+				e, err := clusters.NewExisting(kubeconfig, kubeContext)
+				if err != nil {
+					return &exitError{code: exitBadInput, msg: err.Error()}
+				}
+				prov = e
+			} else {
+				prov = clusters.NewKind(clusters.KindOptions{Name: name})
+			}
+			st, err := prov.Status(cmd.Context())
 			if err != nil {
 				return &exitError{code: exitBadInput, msg: err.Error()}
 			}
 			out := cmd.OutOrStdout()
 			if !st.Exists {
-				fmt.Fprintf(out, "cluster %s: absent\n", name)
+				fmt.Fprintf(out, "cluster %s: absent\n", prov.Name())
 				return &exitError{code: exitFailed}
 			}
 			for _, n := range st.Nodes {
@@ -94,13 +110,19 @@ func newClusterCmd() *cobra.Command {
 				}
 				fmt.Fprintf(out, "%-32s %-14s %s\n", n.Name, n.Role, state)
 			}
-			fmt.Fprintf(out, "kubeconfig: %s\n", k.KubeconfigPath())
+			path, err := prov.KubeConfig(cmd.Context())
+			if err != nil {
+				return &exitError{code: exitBadInput, msg: err.Error()}
+			}
+			fmt.Fprintf(out, "kubeconfig: %s\n", path)
 			if !st.Ready() {
 				return &exitError{code: exitFailed}
 			}
 			return nil
 		},
 	}
+	status.Flags().StringVar(&kubeconfig, "kubeconfig", "", "an existing cluster's kubeconfig (instead of the kind cluster)")
+	status.Flags().StringVar(&kubeContext, "context", "", "the kubeconfig context (default: its current context)")
 	cmd.AddCommand(create, del, status)
 	return cmd
 }

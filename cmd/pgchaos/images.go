@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,13 +14,13 @@ import (
 // newImagesCmd is `pgchaos images build`: the offline kind node image.
 func newImagesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "images", Short: "Build the images a kind cluster needs, offline"}
-	var cacheDir, source string
+	var cacheDir string
 	build := &cobra.Command{
 		Use:   "build",
 		Short: "Build (or find cached) the kind node image with every component image preloaded",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			img, err := buildNodeImage(cmd, cacheDir, source)
+			img, err := buildNodeImage(cmd, cacheDir)
 			if err != nil {
 				return err
 			}
@@ -30,19 +29,16 @@ func newImagesCmd() *cobra.Command {
 		},
 	}
 	build.Flags().StringVar(&cacheDir, "cache", "/var/cache/pgchaos", "cache directory for build artifacts")
-	build.Flags().StringVar(&source, "source", "", "root of the pgchaos source tree (default: found from the working directory)")
 	cmd.AddCommand(build)
 	return cmd
 }
 
 // buildNodeImage builds the node image, printing progress on stderr.
-func buildNodeImage(cmd *cobra.Command, cacheDir, source string) (string, error) {
+func buildNodeImage(cmd *cobra.Command, cacheDir string) (string, error) {
 	p := newStepPrinter(cmd.ErrOrStderr())
-	if source == "" {
-		var err error
-		if source, err = findSource(); err != nil {
-			return "", &exitError{code: exitBadInput, msg: err.Error()}
-		}
+	if img, ok := nodeimage.Upstream(cmd.Context()); ok {
+		p.line("using kind's upstream node image " + img + ": nothing to build")
+		return img, nil
 	}
 	shim := ""
 	need, err := nodeimage.HostNeedsShim()
@@ -59,7 +55,6 @@ func buildNodeImage(cmd *cobra.Command, cacheDir, source string) (string, error)
 	res, err := nodeimage.Build(cmd.Context(), nodeimage.Options{
 		CacheDir:   cacheDir,
 		ShimBinary: shim,
-		SourceDir:  source,
 		Progress:   p.line,
 	})
 	if err != nil {
@@ -71,24 +66,4 @@ func buildNodeImage(cmd *cobra.Command, cacheDir, source string) (string, error)
 	}
 	p.line(fmt.Sprintf("node image %s ready in %s; built: %s", res.Image, time.Since(start).Round(time.Second), built))
 	return res.Image, nil
-}
-
-// findSource walks up from the working directory to the pgchaos module root.
-func findSource() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("finding the pgchaos source tree: %w", err)
-	}
-	for i := 0; i < 64; i++ {
-		data, err := os.ReadFile(filepath.Join(dir, "go.mod"))
-		if err == nil && strings.HasPrefix(string(data), "module github.com/pgchaos/pgchaos\n") {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
-	}
-	return "", fmt.Errorf("not inside the pgchaos source tree (needed to build pgchaos-podroutes): run from the repository or pass --source")
 }

@@ -12,7 +12,7 @@ import (
 //
 //	ip netns add pgtest; ip -n pgtest link add v0 type veth peer name v1
 //	ip -n pgtest addr add 172.31.250.1/24 dev v0; ip -n pgtest link set v0 up
-//	PGCHAOS_NETNS_TEST=1 ip netns exec pgtest go test ./cmd/pgchaos-podroutes
+//	PGCHAOS_NETNS_TEST=1 ip netns exec pgtest go test ./clusters/nodeimage/podroutes
 func TestReplaceRoute(t *testing.T) {
 	if os.Getenv("PGCHAOS_NETNS_TEST") != "1" {
 		t.Skip("set PGCHAOS_NETNS_TEST=1 and run inside a scratch network namespace")
