@@ -138,7 +138,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		}
 		if !st.Exists {
 			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
-			img, err := buildNodeImage(cmd, f.cacheDir, "")
+			img, err := buildNodeImage(cmd, f.cacheDir)
 			if err != nil {
 				return err
 			}
