@@ -39,6 +39,10 @@ func ReadFinal(ctx context.Context, targets []FinalTarget, table string, run int
 	return fs, nil
 }
 
+// readInstance reads one instance. A replica's timeline is its WAL
+// receiver's; without a running receiver it is the newer of its last
+// restartpoint's and its minimum recovery point's (the checkpoint alone can
+// lag behind a replica that replayed into a new timeline).
 func readInstance(ctx context.Context, name string, cc *pgx.ConnConfig, table string, run int64) history.InstanceState {
 	st := history.InstanceState{Name: name}
 	conn, err := pgx.ConnectConfig(ctx, cc)
@@ -60,7 +64,9 @@ func readInstance(ctx context.Context, name string, cc *pgx.ConnConfig, table st
 	err = conn.QueryRow(ctx, `SELECT pg_is_in_recovery(),
 		CASE WHEN pg_is_in_recovery() THEN COALESCE(pg_last_wal_replay_lsn(), '0/0')::text ELSE pg_current_wal_lsn()::text END,
 		CASE WHEN pg_is_in_recovery()
-		     THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), (SELECT timeline_id FROM pg_control_checkpoint()))
+		     THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver),
+		                   GREATEST((SELECT timeline_id FROM pg_control_checkpoint()),
+		                            (SELECT min_recovery_end_timeline FROM pg_control_recovery())))
 		     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END`).
 		Scan(&inRecovery, &lsnText, &tl)
 	if err != nil {
