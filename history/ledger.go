@@ -138,7 +138,7 @@ func (l *Ledger) Acked(id int64, ack Ack) (time.Duration, error) {
 	b = append(b, `,"n":`...)
 	b = strconv.AppendUint(b, uint64(ack.Node), 10)
 	b = append(b, `,"lsn":"`...)
-	b = append(b, ack.LSN.String()...)
+	b = ack.LSN.AppendText(b)
 	b = append(b, `","tl":`...)
 	b = strconv.AppendUint(b, uint64(ack.Timeline), 10)
 	b = append(b, `,"clk":`...)

@@ -45,7 +45,30 @@ type LSN uint64
 
 // String formats the LSN the way PostgreSQL does: "16/B374D848".
 func (l LSN) String() string {
-	return fmt.Sprintf("%X/%X", uint64(l)>>32, uint64(l)&0xFFFFFFFF)
+	return string(l.AppendText(make([]byte, 0, 17)))
+}
+
+// AppendText appends the "X/X" form of the LSN to b (no allocation of its
+// own: the ledger formats one per acknowledged write).
+func (l LSN) AppendText(b []byte) []byte {
+	b = appendUpperHex(b, uint64(l)>>32)
+	b = append(b, '/')
+	return appendUpperHex(b, uint64(l)&0xFFFFFFFF)
+}
+
+func appendUpperHex(b []byte, v uint64) []byte {
+	const digits = "0123456789ABCDEF"
+	if v == 0 {
+		return append(b, '0')
+	}
+	var tmp [16]byte
+	i := len(tmp)
+	for v > 0 {
+		i--
+		tmp[i] = digits[v&0xF]
+		v >>= 4
+	}
+	return append(b, tmp[i:]...)
 }
 
 // MarshalText encodes the LSN as "X/X" (so JSON carries a string).
