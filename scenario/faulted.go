@@ -101,7 +101,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	}()
 
 	say(fmt.Sprintf("warm-up %s", p.Schedule.WarmUp))
-	if !sleep(ctx, p.Schedule.WarmUp) {
+	if !Sleep(ctx, p.Schedule.WarmUp) {
 		return out, ctx.Err()
 	}
 	target, err := p.Fault.Target(ctx, env)
@@ -143,7 +143,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, err
 	}
 	say(fmt.Sprintf("hold %s", p.Schedule.Hold))
-	if !sleep(ctx, p.Schedule.Hold) {
+	if !Sleep(ctx, p.Schedule.Hold) {
 		return out, ctx.Err()
 	}
 	say("recover")
@@ -162,7 +162,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		say(fmt.Sprintf("cluster ready again %.1fs after injection", (out.Ready - out.Injected).Seconds()))
 	}
 	say(fmt.Sprintf("cool-down %s", p.Schedule.CoolDown))
-	if !sleep(ctx, p.Schedule.CoolDown) {
+	if !Sleep(ctx, p.Schedule.CoolDown) {
 		return out, ctx.Err()
 	}
 	return out, nil
@@ -259,7 +259,8 @@ func readFinal(ctx context.Context, p Plan, tr *Trial, say func(string)) error {
 	return nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
+// Sleep waits d or until ctx is done; it reports whether the full d passed.
+func Sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {

@@ -241,16 +241,8 @@ func runOne(ctx context.Context, sc Scenario, opts Options) (res Result, err err
 	return res, nil
 }
 
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+// sleep waits d or until ctx is done.
+func sleep(ctx context.Context, d time.Duration) bool { return scenario.Sleep(ctx, d) }
 
 // compare lists the checks whose status differs from the expectation.
 func compare(expect map[string]history.Status, rep history.Report) []string {
