@@ -8,6 +8,7 @@
 # Prints one line per change it made; prints "host-prep: nothing to change" otherwise.
 # Usage: ci/host-prep.sh [--verify]   (--verify also runs a privileged container)
 set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SHIM=/usr/local/bin/pgchaos-runc-shim
