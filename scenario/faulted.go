@@ -248,12 +248,7 @@ func readFinal(ctx context.Context, p Plan, tr *Trial, say func(string)) error {
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), to)
 	defer cancel()
 	eff := tr.Workload.Config()
-	fs, err := workload.ReadFinal(fctx, p.Final, eff.Table, eff.Run, 30*time.Second)
-	if err != nil {
-		return fmt.Errorf("final read: %w", err)
-	}
-	fs.ReadAt = time.Since(tr.Ledger.Start())
-	if err := history.WriteFinal(p.Spec.Out, fs); err != nil {
+	if _, err := RecordFinal(fctx, p.Spec.Out, tr.Ledger.Start(), eff.Table, eff.Run, p.Final, 30*time.Second); err != nil {
 		return fmt.Errorf("final read: %w", err)
 	}
 	return nil

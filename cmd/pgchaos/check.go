@@ -13,6 +13,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
 )
@@ -57,19 +58,14 @@ failed, 2 bad input or the final state could not be read.`,
 			}
 			if len(targets) > 0 {
 				ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Minute)
-				fs, err := workload.ReadFinal(ctx, targets, t.Meta.Table, t.Meta.Run, time.Minute)
+				t.Final, err = scenario.RecordFinal(ctx, dir, t.Meta.Start, t.Meta.Table, t.Meta.Run, targets, time.Minute)
 				cancel()
 				if err != nil {
 					return usageErr("check: %v", err)
 				}
-				fs.ReadAt = time.Since(t.Meta.Start)
-				t.Final = fs
-				if err := history.WriteFinal(dir, fs); err != nil {
-					return usageErr("check: %v", err)
-				}
 			}
-			rep := assert.Run(t, cfg)
-			if err := history.WriteReport(dir, rep); err != nil {
+			rep, err := scenario.Judge(dir, t, cfg)
+			if err != nil {
 				return usageErr("check: %v", err)
 			}
 			printReport(cmd.OutOrStdout(), rep)

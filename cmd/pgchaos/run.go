@@ -307,8 +307,8 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 			if err != nil {
 				return history.Undecided, bad("%v", err)
 			}
-			rep := assert.Run(tr, f.check)
-			if err := history.WriteReport(dir, rep); err != nil {
+			rep, err := scenario.Judge(dir, tr, f.check)
+			if err != nil {
 				return history.Undecided, bad("%v", err)
 			}
 			printReport(cmd.OutOrStdout(), rep)

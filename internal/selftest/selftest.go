@@ -217,17 +217,11 @@ func runOne(ctx context.Context, sc Scenario, opts Options) (res Result, err err
 	if err != nil {
 		return res, err
 	}
-	fs, err := workload.ReadFinal(ctx, ft, t.Meta.Table, t.Meta.Run, 30*time.Second)
+	if t.Final, err = scenario.RecordFinal(ctx, dir, t.Meta.Start, t.Meta.Table, t.Meta.Run, ft, 30*time.Second); err != nil {
+		return res, err
+	}
+	rep, err := scenario.Judge(dir, t, assert.DefaultConfig())
 	if err != nil {
-		return res, err
-	}
-	fs.ReadAt = time.Since(t.Meta.Start)
-	if err := history.WriteFinal(dir, fs); err != nil {
-		return res, err
-	}
-	t.Final = fs
-	rep := assert.Run(t, assert.DefaultConfig())
-	if err := history.WriteReport(dir, rep); err != nil {
 		return res, err
 	}
 	res = Result{Scenario: sc.Name, Dir: dir, Report: rep}
