@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -84,10 +85,13 @@ type Result struct {
 type builder struct {
 	opts  Options
 	start time.Time
+	mu    sync.Mutex // steps run concurrently: guards built and Progress
 	built []string
 }
 
 func (b *builder) progress(step, what string, took time.Duration, key string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if what == "done" {
 		b.built = append(b.built, step)
 	}
@@ -153,52 +157,80 @@ func (b *builder) scriptStep(ctx context.Context, step, script string, env map[s
 
 func (b *builder) build(ctx context.Context) (string, error) {
 	v := b.opts.Versions
-	rootfs, err := b.scriptStep(ctx, "rootfs", "rootfs.sh", map[string]string{
-		"SUITE": v.DebianSuite, "MIRROR": v.DebianMirror, "PACKAGES": strings.Join(nodePackages(), ","),
-	})
+	// The root filesystem (downloads and dpkg: disk and network bound) is made while
+	// the Go builds (CPU bound) run one after the other.
+	type rootfsResult struct {
+		a   artifact
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	rootfsc := make(chan rootfsResult, 1)
+	go func() {
+		a, err := b.scriptStep(ctx, "rootfs", "rootfs.sh", map[string]string{
+			"SUITE": v.DebianSuite, "MIRROR": v.DebianMirror, "PACKAGES": strings.Join(nodePackages(), ","),
+		})
+		rootfsc <- rootfsResult{a, err}
+	}()
+	d, err := b.goSteps(ctx)
+	if err != nil {
+		cancel() // stop the root filesystem too; wait for it so nothing runs on
+	}
+	r := <-rootfsc
 	if err != nil {
 		return "", err
 	}
-	k8s, err := b.scriptStep(ctx, "kubernetes", "k8s.sh", map[string]string{"K8S_VERSION": v.Kubernetes})
+	if r.err != nil {
+		return "", r.err
+	}
+	d.rootfs = r.a
+	comps, err := b.componentImages(ctx, d)
 	if err != nil {
 		return "", err
+	}
+	return b.nodeImage(ctx, d.rootfs, d.k8s, comps)
+}
+
+// goSteps builds every Go and C artifact, one after the other (each uses every core).
+// The returned deps lack rootfs.
+func (b *builder) goSteps(ctx context.Context) (deps, error) {
+	v := b.opts.Versions
+	k8s, err := b.scriptStep(ctx, "kubernetes", "k8s.sh", map[string]string{"K8S_VERSION": v.Kubernetes})
+	if err != nil {
+		return deps{}, err
 	}
 	etcd, err := b.scriptStep(ctx, "etcd", "gobuild.sh", map[string]string{
 		"MODULE": "go.etcd.io/etcd/server/v3", "VERSION": v.Etcd, "PKG": "go.etcd.io/etcd/server/v3",
 		"NAME": "etcd", "MODE": "require",
 	})
 	if err != nil {
-		return "", err
+		return deps{}, err
 	}
 	coredns, err := b.scriptStep(ctx, "coredns", "gobuild.sh", map[string]string{
 		"MODULE": "github.com/coredns/coredns", "VERSION": v.CoreDNS, "PKG": "github.com/coredns/coredns",
 		"NAME": "coredns", "MODE": "require",
 	})
 	if err != nil {
-		return "", err
+		return deps{}, err
 	}
 	lpp, err := b.scriptStep(ctx, "local-path", "gobuild.sh", map[string]string{
 		"MODULE": "github.com/rancher/local-path-provisioner", "VERSION": v.LocalPath, "PKG": ".",
 		"NAME": "local-path-provisioner", "MODE": "copy",
 	})
 	if err != nil {
-		return "", err
+		return deps{}, err
 	}
 	pause, err := b.scriptStep(ctx, "pause", "pause.sh", map[string]string{
 		"K8S_VERSION": v.Kubernetes, "PAUSE_VERSION": v.Pause,
 	})
 	if err != nil {
-		return "", err
+		return deps{}, err
 	}
 	podroutes, err := b.podroutesStep(ctx)
 	if err != nil {
-		return "", err
+		return deps{}, err
 	}
-	comps, err := b.componentImages(ctx, deps{rootfs, k8s, etcd, coredns, lpp, pause, podroutes})
-	if err != nil {
-		return "", err
-	}
-	return b.nodeImage(ctx, rootfs, k8s, comps)
+	return deps{k8s: k8s, etcd: etcd, coredns: coredns, lpp: lpp, pause: pause, podroutes: podroutes}, nil
 }
 
 // deps are the artifacts the images are made of.

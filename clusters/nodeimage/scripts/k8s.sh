@@ -37,7 +37,12 @@ minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
 v=k8s.io/component-base/version
 ld="-s -w -X $v.gitVersion=${K8S_VERSION} -X $v.gitMajor=1 -X $v.gitMinor=${minor} -X $v.gitTreeState=clean -X $v.buildDate=1970-01-01T00:00:00Z"
 ld="$ld -X k8s.io/client-go/pkg/version.gitVersion=${K8S_VERSION}"
+# One go build for all seven commands: shared packages compile once and the links run
+# in parallel (seven sequential builds linked one at a time).
+pkgs=()
 for c in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
-	echo "building $c"
-	CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$OUT/bin/$c" "k8s.io/kubernetes/cmd/$c"
+	pkgs+=("k8s.io/kubernetes/cmd/$c")
 done
+echo "building ${#pkgs[@]} commands"
+CGO_ENABLED=0 GOFLAGS=-mod=mod go build -trimpath -ldflags "$ld" -o "$OUT/bin/" "${pkgs[@]}"
+ls "$OUT/bin"
