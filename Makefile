@@ -14,7 +14,7 @@ TEST_TIMEOUT ?= 25m
 all: build
 
 build:
-	$(GO) build -o $(BIN)/pgchaos ./cmd/pgchaos
+	CGO_ENABLED=0 $(GO) build -o $(BIN)/pgchaos ./cmd/pgchaos
 
 # Installs what the tests need (idempotent; quick when everything is there).
 deps:

@@ -104,7 +104,7 @@ func (e Env) CNPGTarget(ctx context.Context, runID string, progress func(string)
 		if err != nil {
 			return t, err
 		}
-		if err := cnpg.LoadIntoKind(ictx, e.KindName, imgs.Operator, imgs.Postgres); err != nil {
+		if err := clusters.LoadIntoKind(ictx, e.KindName, imgs.Operator, imgs.Postgres); err != nil {
 			return t, err
 		}
 		opImage, t.Image, t.PullPolicy = imgs.Operator, imgs.Postgres, corev1.PullIfNotPresent

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pgchaos/pgchaos/clusters"
 	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/spf13/cobra"
 )
@@ -28,7 +29,7 @@ func newCNPGImagesCmd() *cobra.Command {
 			p.line(fmt.Sprintf("images ready in %s", time.Since(start).Round(time.Second)))
 			if kindName != "" {
 				t := time.Now()
-				if err := cnpg.LoadIntoKind(cmd.Context(), kindName, imgs.Operator, imgs.Postgres); err != nil {
+				if err := clusters.LoadIntoKind(cmd.Context(), kindName, imgs.Operator, imgs.Postgres); err != nil {
 					return &exitError{code: exitBadInput, msg: "images cnpg: " + err.Error()}
 				}
 				p.line(fmt.Sprintf("loaded into kind cluster %s in %s", kindName, time.Since(t).Round(time.Second)))

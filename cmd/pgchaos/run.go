@@ -168,7 +168,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		if f.pgImage == "" {
 			f.pgImage = imgs.Postgres
 		}
-		if err := cnpg.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
+		if err := clusters.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
 			return bad("%v", err)
 		}
 		pull = corev1.PullIfNotPresent

@@ -346,3 +346,6 @@ func (i *Instance) LogTail(n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// PostmasterPID is the postmaster's pid from postmaster.pid (0 when not running).
+func (i *Instance) PostmasterPID() int { return i.postmasterPID() }
