@@ -5,25 +5,80 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 )
 
-// Env is what a fault acts on.
+// Env is what a fault acts on and through.
 type Env struct {
 	Kube    *kube.Client
 	Cluster operators.Cluster
 	// Rand is the run's seeded random source (target choice).
 	Rand *rand.Rand
+	// RunID labels what faults create and names agent actions.
+	RunID string
+	// Agent drives the node agent; nil when it is not installed.
+	Agent *agent.Client
+	// Host applies actions to kind node containers from this machine; nil
+	// when the target is not a local kind cluster.
+	Host *Host
+	// Operator is the operator's Deployment (operator outages); zero when
+	// the adapter does not say.
+	Operator operators.Ref
+	// Hold is how long the fault will stay applied. Every agent action gets
+	// the deadline Hold + Grace: if the harness dies, the fault still ends.
+	Hold time.Duration
+}
+
+// Grace is added to Hold for the deadline of agent actions.
+const Grace = 90 * time.Second
+
+// deadline is when an action injected now must be reverted at the latest.
+func (e Env) deadline() time.Time {
+	h := e.Hold
+	if h <= 0 {
+		h = 5 * time.Minute
+	}
+	return time.Now().Add(h + Grace)
 }
 
 // Recover reverts a fault. It is idempotent and safe to call after an
 // interrupt (with a fresh context).
 type Recover func(ctx context.Context) error
+
+// Hit is what a fault hits: instances (the main one first) and, for node
+// faults, their nodes.
+type Hit struct {
+	Instances []operators.Instance
+	Nodes     []string
+}
+
+// Main is the first instance hit (zero when none).
+func (h Hit) Main() operators.Instance {
+	if len(h.Instances) == 0 {
+		return operators.Instance{}
+	}
+	return h.Instances[0]
+}
+
+// Name names the hit in records: node(s) for node faults, else instance(s).
+func (h Hit) Name() string {
+	if len(h.Nodes) > 0 {
+		return strings.Join(h.Nodes, "+")
+	}
+	var n []string
+	for _, in := range h.Instances {
+		n = append(n, in.Name)
+	}
+	if len(n) == 0 {
+		return "cluster"
+	}
+	return strings.Join(n, "+")
+}
 
 // Fault is one kind of fault.
 type Fault interface {
@@ -31,16 +86,63 @@ type Fault interface {
 	Name() string
 	// Available says why the fault cannot run against env (nil: it can).
 	Available(ctx context.Context, env Env) error
-	// Target picks the instance the fault will hit.
-	Target(ctx context.Context, env Env) (operators.Instance, error)
-	// Describe says in a few words what Inject will do to target.
-	Describe(target operators.Instance) string
-	// Inject applies the fault to target and returns its Recover.
-	Inject(ctx context.Context, env Env, target operators.Instance) (Recover, error)
+	// Target picks what the fault will hit.
+	Target(ctx context.Context, env Env) (Hit, error)
+	// Describe says in a few words what Inject will do to the hit.
+	Describe(h Hit) string
+	// Inject applies the fault and returns its Recover (non-nil even on
+	// error: whatever was applied must be reverted).
+	Inject(ctx context.Context, env Env, h Hit) (Recover, error)
+}
+
+// Info describes a fault for listings.
+type Info struct {
+	Name, Target, Mechanism, Summary string
+	// Needs is what the mechanism needs beyond the Kubernetes API.
+	Needs Needs
+}
+
+// Needs are the mechanism's requirements beyond the Kubernetes API.
+type Needs struct {
+	// Agent: the pgchaos node agent (installed by pgchaos run).
+	Agent bool
+	// Kind: a local kind cluster (docker-level node faults).
+	Kind bool
+}
+
+// Describer is a Fault that can describe itself for listings.
+type Describer interface {
+	Info() Info
+}
+
+// InfoOf describes any fault (the name alone when it cannot say more).
+func InfoOf(f Fault) Info {
+	if d, ok := f.(Describer); ok {
+		return d.Info()
+	}
+	return Info{Name: f.Name()}
 }
 
 // All lists every fault: ONE explicit list.
 func All() []Fault {
+	return []Fault{
+		// Pods and processes (Kubernetes API, pod exec).
+		PrimaryPodDelete, ReplicaPodDelete, PrimaryPostmasterKill, ReplicaPostmasterKill,
+		PlannedSwitchover, LaggingPrimaryPodDelete, ReplicaPodRestart,
+		// Processes frozen, networks cut (node agent).
+		PrimaryFreeze, PrimaryIsolateFromReplicas, PrimaryIsolate, ReplicaIsolate, PrimaryClientsCut,
+		// Kind nodes (docker, on this machine).
+		PrimaryNodeIsolate, PrimaryNodeStop, PrimaryNodeKill, PrimaryNodeFreeze,
+		// Control plane and operations.
+		OperatorDownPrimaryPodDelete, PrimaryNodeDrain,
+		// Synchronous standbys and correlated losses.
+		SyncStandbyPodDelete, SyncStandbyIsolate, PrimaryAndReplicaPodDelete, ReplicasIsolate, PrimaryAndReplicaNodeStop,
+	}
+}
+
+// Default lists the faults `pgchaos run` injects unless told otherwise:
+// one of each family, so that a run stays within half an hour.
+func Default() []Fault {
 	return []Fault{PrimaryPodDelete, ReplicaPodDelete, PrimaryPostmasterKill, PlannedSwitchover, LaggingPrimaryPodDelete}
 }
 
@@ -56,201 +158,98 @@ func ByName(name string) (Fault, error) {
 	return nil, fmt.Errorf("no fault named %q (have: %s)", name, strings.Join(names, ", "))
 }
 
-// Targeting picks an instance.
-type Targeting func(ctx context.Context, env Env) (operators.Instance, error)
-
-// Primary targets the instance the operator labels primary.
-func Primary(ctx context.Context, env Env) (operators.Instance, error) {
-	return operators.Primary(ctx, env.Cluster)
+// fault composes a target and a mechanism.
+type fault struct {
+	name    string
+	summary string
+	target  Targeting
+	mech    mechanism
 }
 
-// AnyReplica targets one replica, chosen with the run's random source.
-func AnyReplica(ctx context.Context, env Env) (operators.Instance, error) {
-	ins, err := env.Cluster.Instances(ctx)
+var _ Fault = fault{}
+var _ Describer = fault{}
+
+// mechanism is how a fault acts on what it hits.
+type mechanism interface {
+	// kind names the mechanism in listings.
+	kind() string
+	needs() Needs
+	available(ctx context.Context, env Env) error
+	describe(h Hit) string
+	inject(ctx context.Context, env Env, h Hit) (Recover, error)
+}
+
+func (f fault) Name() string { return f.name }
+
+func (f fault) Info() Info {
+	return Info{Name: f.name, Target: f.target.Name, Mechanism: f.mech.kind(), Summary: f.summary, Needs: f.mech.needs()}
+}
+
+func (f fault) Available(ctx context.Context, env Env) error {
+	if err := f.mech.available(ctx, env); err != nil {
+		return err
+	}
+	if f.target.Available != nil {
+		return f.target.Available(ctx, env)
+	}
+	return nil
+}
+
+func (f fault) Target(ctx context.Context, env Env) (Hit, error) {
+	h, err := f.target.Pick(ctx, env)
 	if err != nil {
-		return operators.Instance{}, fmt.Errorf("choosing a replica of %s: %w", env.Cluster.Ref(), err)
+		return Hit{}, fmt.Errorf("choosing %s for %s: %w", f.target.Name, f.name, err)
 	}
-	reps := operators.Replicas(ins)
-	if len(reps) == 0 {
-		return operators.Instance{}, fmt.Errorf("choosing a replica of %s: none (%d instances)", env.Cluster.Ref(), len(ins))
+	return h, nil
+}
+
+func (f fault) Describe(h Hit) string { return f.mech.describe(h) }
+
+func (f fault) Inject(ctx context.Context, env Env, h Hit) (Recover, error) {
+	r, err := f.mech.inject(ctx, env, h)
+	if r == nil {
+		r = noRecover
 	}
-	return reps[env.Rand.IntN(len(reps))], nil
+	if err != nil {
+		return r, fmt.Errorf("fault %s on %s: %w", f.name, h.Name(), err)
+	}
+	return r, nil
 }
 
 func noRecover(context.Context) error { return nil }
 
-// podDelete deletes the target's pod with a grace period.
-type podDelete struct {
-	name   string
-	target Targeting
-	grace  int64
-}
-
-var _ Fault = podDelete{}
-
-// PrimaryPodDelete deletes the primary's pod with grace period 0.
-var PrimaryPodDelete Fault = podDelete{name: "primary-pod-delete", target: Primary, grace: 0}
-
-// ReplicaPodDelete deletes a replica's pod with grace period 0.
-var ReplicaPodDelete Fault = podDelete{name: "replica-pod-delete", target: AnyReplica, grace: 0}
-
-func (f podDelete) Name() string { return f.name }
-
-func (f podDelete) Available(ctx context.Context, env Env) error { return nil }
-
-func (f podDelete) Target(ctx context.Context, env Env) (operators.Instance, error) {
-	return f.target(ctx, env)
-}
-
-func (f podDelete) Describe(t operators.Instance) string {
-	return "delete pod " + t.Pod + " (grace " + strconv.FormatInt(f.grace, 10) + "s) on node " + t.Node
-}
-
-// Inject deletes the pod; the operator recreates it, so Recover has nothing to undo.
-func (f podDelete) Inject(ctx context.Context, env Env, t operators.Instance) (Recover, error) {
-	_, err := env.Kube.DeletePod(ctx, env.Cluster.Ref().Namespace, t.Pod, f.grace)
-	if err != nil {
-		return noRecover, fmt.Errorf("fault %s on %s: %w", f.name, t.Pod, err)
+// both runs every recover, in reverse order, and joins their errors.
+func both(rs ...Recover) Recover {
+	return func(ctx context.Context) error {
+		var errs []error
+		for i := len(rs) - 1; i >= 0; i-- {
+			if rs[i] != nil {
+				errs = append(errs, rs[i](ctx))
+			}
+		}
+		return errors.Join(errs...)
 	}
-	return noRecover, nil
 }
 
-// postmasterKill SIGKILLs the postmaster inside the target's container: a
-// crash of PostgreSQL without the pod going away.
-type postmasterKill struct {
-	name   string
-	target Targeting
-}
-
-var _ Fault = postmasterKill{}
-
-// PrimaryPostmasterKill SIGKILLs the primary's postmaster (read from
-// postmaster.pid in its data directory) from inside its container.
-var PrimaryPostmasterKill Fault = postmasterKill{name: "primary-postmaster-kill", target: Primary}
-
-// killScript kills the postmaster named in postmaster.pid: the data
-// directory comes from $PGDATA, CloudNativePG's default otherwise.
-const killScript = `d="${PGDATA:-/var/lib/postgresql/data/pgdata}"; pid="$(head -n 1 "$d/postmaster.pid")" && kill -KILL "$pid" && echo "$pid"`
-
-func (f postmasterKill) Name() string { return f.name }
-
-func (f postmasterKill) Available(ctx context.Context, env Env) error {
-	if env.Kube == nil || env.Kube.Config == nil {
-		return errors.New("needs pod exec through the Kubernetes API")
+// actionID names an agent action uniquely: run, fault, what it hits.
+func actionID(env Env, fault, what string) string {
+	id := env.RunID
+	if id == "" {
+		id = "norun"
 	}
-	return nil
-}
-
-func (f postmasterKill) Target(ctx context.Context, env Env) (operators.Instance, error) {
-	return f.target(ctx, env)
-}
-
-func (f postmasterKill) Describe(t operators.Instance) string {
-	return "SIGKILL the postmaster in " + t.Pod + "/" + t.Container
-}
-
-func (f postmasterKill) Inject(ctx context.Context, env Env, t operators.Instance) (Recover, error) {
-	_, _, err := env.Kube.Exec(ctx, env.Cluster.Ref().Namespace, t.Pod, t.Container, []string{"sh", "-c", killScript})
-	if err != nil {
-		return noRecover, fmt.Errorf("fault %s on %s: %w", f.name, t.Pod, err)
+	s := id + "-" + fault + "-" + what + "-" + fmt.Sprint(time.Now().UnixMilli()%1e8)
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('-')
+		}
 	}
-	return noRecover, nil
-}
-
-// switchover asks the operator to move the primary role to a replica.
-type switchover struct {
-	name string
-}
-
-var _ Fault = switchover{}
-
-// PlannedSwitchover promotes a replica (chosen with the run's random
-// source) through the operator's own switchover mechanism.
-var PlannedSwitchover Fault = switchover{name: "planned-switchover"}
-
-func (f switchover) Name() string { return f.name }
-
-func (f switchover) Available(ctx context.Context, env Env) error {
-	if _, ok := env.Cluster.(operators.Switchover); !ok {
-		return fmt.Errorf("the adapter of %s cannot ask its operator for a switchover", env.Cluster.Ref())
+	out := b.String()
+	if len(out) > 80 {
+		out = out[len(out)-80:]
+		out = strings.TrimLeft(out, "-.")
 	}
-	return nil
-}
-
-func (f switchover) Target(ctx context.Context, env Env) (operators.Instance, error) {
-	return AnyReplica(ctx, env)
-}
-
-func (f switchover) Describe(t operators.Instance) string {
-	return "switchover to " + t.Name + " through the operator"
-}
-
-func (f switchover) Inject(ctx context.Context, env Env, t operators.Instance) (Recover, error) {
-	s, ok := env.Cluster.(operators.Switchover)
-	if !ok {
-		return noRecover, fmt.Errorf("fault %s: the adapter of %s has no switchover", f.name, env.Cluster.Ref())
-	}
-	if err := s.Switchover(ctx, t.Name); err != nil {
-		return noRecover, fmt.Errorf("fault %s: %w", f.name, err)
-	}
-	return noRecover, nil
-}
-
-// laggingDelete freezes the primary's WAL senders (SIGSTOP) for Lag, so the
-// writes acknowledged meanwhile exist only on the primary, then deletes the
-// primary's pod with grace 0. Under asynchronous replication those writes
-// are lost by design (a weakened configuration made visible); under
-// synchronous replication no commit is acknowledged while the senders are
-// frozen, so none may be lost.
-type laggingDelete struct {
-	name string
-	lag  time.Duration
-}
-
-var _ Fault = laggingDelete{}
-
-// LaggingPrimaryPodDelete freezes the primary's WAL senders for 1 s, then
-// deletes the primary's pod with grace 0.
-var LaggingPrimaryPodDelete Fault = laggingDelete{name: "lagging-primary-pod-delete", lag: time.Second}
-
-// freezeScript stops (or continues, with CONT) every WAL sender of the
-// instance; it fails when there is none.
-const freezeScript = `pids="$(pgrep -f '^postgres: .*walsender')" && [ -n "$pids" ] && kill -%s $pids && echo $pids`
-
-func (f laggingDelete) Name() string { return f.name }
-
-func (f laggingDelete) Available(ctx context.Context, env Env) error {
-	if env.Kube == nil || env.Kube.Config == nil {
-		return errors.New("needs pod exec through the Kubernetes API")
-	}
-	return nil
-}
-
-func (f laggingDelete) Target(ctx context.Context, env Env) (operators.Instance, error) {
-	return Primary(ctx, env)
-}
-
-func (f laggingDelete) Describe(t operators.Instance) string {
-	return fmt.Sprintf("SIGSTOP the WAL senders of %s for %s, then delete pod %s (grace 0s)", t.Pod, f.lag, t.Pod)
-}
-
-func (f laggingDelete) Inject(ctx context.Context, env Env, t operators.Instance) (Recover, error) {
-	ns := env.Cluster.Ref().Namespace
-	thaw := func(ctx context.Context) error {
-		// The pod is normally gone by now; a thaw that finds nothing is fine.
-		_, _, _ = env.Kube.Exec(ctx, ns, t.Pod, t.Container, []string{"sh", "-c", fmt.Sprintf(freezeScript, "CONT")})
-		return nil
-	}
-	if _, _, err := env.Kube.Exec(ctx, ns, t.Pod, t.Container, []string{"sh", "-c", fmt.Sprintf(freezeScript, "STOP")}); err != nil {
-		return thaw, fmt.Errorf("fault %s: freezing the WAL senders of %s: %w", f.name, t.Pod, err)
-	}
-	select {
-	case <-ctx.Done():
-		return thaw, ctx.Err()
-	case <-time.After(f.lag):
-	}
-	if _, err := env.Kube.DeletePod(ctx, ns, t.Pod, 0); err != nil {
-		return thaw, fmt.Errorf("fault %s on %s: %w", f.name, t.Pod, err)
-	}
-	return thaw, nil
+	return out
 }

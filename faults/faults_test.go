@@ -63,7 +63,7 @@ func TestPrimaryPodDelete(t *testing.T) {
 	ctx := context.Background()
 	e, cs := env(1)
 	tg, err := PrimaryPodDelete.Target(ctx, e)
-	if err != nil || tg.Pod != "pg-1" {
+	if err != nil || tg.Main().Pod != "pg-1" {
 		t.Fatalf("target %+v %v", tg, err)
 	}
 	rec, err := PrimaryPodDelete.Inject(ctx, e, tg)
@@ -88,10 +88,10 @@ func TestReplicaTargetIsSeeded(t *testing.T) {
 		var out []string
 		for i := 0; i < 8; i++ {
 			tg, err := ReplicaPodDelete.Target(ctx, e)
-			if err != nil || tg.Role != operators.RoleReplica {
+			if err != nil || tg.Main().Role != operators.RoleReplica {
 				t.Fatalf("target %+v %v", tg, err)
 			}
-			out = append(out, tg.Name)
+			out = append(out, tg.Name())
 		}
 		return out
 	}

@@ -50,6 +50,10 @@ type Plan struct {
 	// RWService, when set, is the Service whose endpoints mark the
 	// "endpoint-switched" stage (namespace/name of pgchaos's NodePort Service).
 	RWService string
+	// Env carries what the faults act through beyond Kube and Cluster (the
+	// run id, the node agent, the kind host, the operator's Deployment);
+	// RunFaulted fills in Kube, Cluster, Rand and Hold.
+	Env faults.Env
 	// Progress receives one line per step; nil discards them.
 	Progress func(string)
 }
@@ -58,7 +62,7 @@ type Plan struct {
 type Outcome struct {
 	Dir    string
 	Seed   int64
-	Target operators.Instance
+	Target faults.Hit
 	// Injected and Ready are offsets on the trial's clock.
 	Injected, Ready time.Duration
 }
@@ -76,7 +80,9 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	}
 	out.Seed, out.Dir = p.Spec.Seed, p.Spec.Out
 	say(fmt.Sprintf("seed %d (replay with --seed %d)", p.Spec.Seed, p.Spec.Seed))
-	env := faults.Env{Kube: p.Kube, Cluster: p.Cluster, Rand: rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))}
+	env := p.Env
+	env.Kube, env.Cluster, env.Hold = p.Kube, p.Cluster, p.Schedule.Hold
+	env.Rand = rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))
 	if err := p.Fault.Available(ctx, env); err != nil {
 		return out, fmt.Errorf("fault %s is not available here: %w", p.Fault.Name(), err)
 	}
@@ -110,7 +116,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	}
 	out.Target = target
 	detail := p.Fault.Describe(target)
-	at, err := tr.Faults.Injected(p.Fault.Name(), target.Name, detail)
+	at, err := tr.Faults.Injected(p.Fault.Name(), target.Name(), detail)
 	if err != nil {
 		return out, err
 	}

@@ -44,11 +44,11 @@ type markFault struct{ recovered *int }
 
 func (m markFault) Name() string                                        { return "mark" }
 func (m markFault) Available(ctx context.Context, env faults.Env) error { return nil }
-func (m markFault) Target(ctx context.Context, env faults.Env) (operators.Instance, error) {
-	return faults.AnyReplica(ctx, env)
+func (m markFault) Target(ctx context.Context, env faults.Env) (faults.Hit, error) {
+	return faults.AnyReplica.Pick(ctx, env)
 }
-func (m markFault) Describe(t operators.Instance) string { return "nothing to " + t.Name }
-func (m markFault) Inject(ctx context.Context, env faults.Env, t operators.Instance) (faults.Recover, error) {
+func (m markFault) Describe(t faults.Hit) string { return "nothing to " + t.Name() }
+func (m markFault) Inject(ctx context.Context, env faults.Env, t faults.Hit) (faults.Recover, error) {
 	return func(context.Context) error { *m.recovered++; return nil }, nil
 }
 
@@ -89,7 +89,7 @@ func TestRunFaultedSchedule(t *testing.T) {
 	if lines[0] != "seed 7 (replay with --seed 7)" {
 		t.Fatalf("first progress line %q: the seed must be printed first", lines[0])
 	}
-	if out.Seed != 7 || out.Target.Role != operators.RoleReplica || out.Injected < time.Second || out.Ready < out.Injected {
+	if out.Seed != 7 || out.Target.Main().Role != operators.RoleReplica || out.Injected < time.Second || out.Ready < out.Injected {
 		t.Fatalf("outcome %+v", out)
 	}
 	tr, err := history.Load(dir)

@@ -32,7 +32,7 @@ type runFlags struct {
 	operator, kubeconfig, kubeContext, kindName string
 	scenario, replication, namespace, name      string
 	out, version, operatorImage, pgImage        string
-	manifest                                    string
+	manifest, agentImage                        string
 	cacheDir, storageSize                       string
 	instances, clients, repeat                  int
 	rate                                        float64
@@ -61,7 +61,8 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
 	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
 	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
-	fl.StringVar(&f.scenario, "scenario", "all", "faults to inject, comma-separated, or all: "+strings.Join(faultNames(), ", "))
+	fl.StringVar(&f.scenario, "scenario", "default", "faults to inject, comma-separated; default (one of each pod and process family) or all (every fault available here; see pgchaos faults): "+strings.Join(faultNames(), ", "))
+	fl.StringVar(&f.agentImage, "agent-image", "", "node agent image (default: built from this binary and loaded on kind)")
 	fl.StringVar(&f.replication, "replication", "both", "async, sync (quorum ANY 1), or both (a cluster each, async first)")
 	fl.StringVar(&f.namespace, "namespace", "pgchaos", "namespace of the Postgres cluster")
 	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-async / pg-sync)")
@@ -183,6 +184,19 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
 	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
 	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1
+	kindName := ""
+	if onKind {
+		kindName = f.kindName
+	}
+	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, image: f.agentImage, chosen: chosen, say: p.line})
+	defer func() {
+		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		uninstall(uctx)
+	}()
+	if err != nil {
+		return bad("%v", err)
+	}
 	worst := history.Pass
 	for mi, mode := range modes {
 		name := f.name
@@ -193,7 +207,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 			Ref: operators.Ref{Namespace: f.namespace, Name: name}, Instances: f.instances,
 			Synchronous: mode == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 		}
-		st, err := runMode(ctx, cmd, f, p, kc, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results)
+		st, err := runMode(ctx, cmd, f, p, kc, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results, fenv)
 		if err != nil {
 			return err
 		}
@@ -252,7 +266,7 @@ func writeResults(dir string, r *reports.Results) error {
 // fault f.repeat times on it, and deletes it unless --keep.
 func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter, kc *kube.Client, op operators.Operator,
 	spec operators.ClusterSpec, mode string, chosen []faults.Fault, runID string, single, skipInstall bool,
-	results *reports.Results) (history.Status, error) {
+	results *reports.Results, fenv faults.Env) (history.Status, error) {
 	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
 	prov, cleanup, err := scenario.Provision(ctx, scenario.ProvisionOptions{Kube: kc, Operator: op, Spec: spec,
 		SkipInstall: skipInstall, InCluster: f.inCluster, Progress: p.line})
@@ -270,6 +284,15 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	}
 	worst := history.Pass
 	for _, fault := range chosen {
+		aenv := fenv
+		aenv.Kube, aenv.Cluster, aenv.Hold = kc, prov.Cluster, f.sched.Hold
+		if err := fault.Available(ctx, aenv); err != nil {
+			if single {
+				return history.Undecided, bad("fault %s is not available here: %v", fault.Name(), err)
+			}
+			p.line(fmt.Sprintf("skipping %s on %s: not available here: %v", fault.Name(), mode, err))
+			continue
+		}
 		for i := 1; i <= f.repeat; i++ {
 			dir := f.out
 			if !single {
@@ -297,7 +320,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 					Version:  version,
 				},
 				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
-				RWService: prov.Exposure.Services[0], Progress: p.line,
+				RWService: prov.Exposure.Services[0], Progress: p.line, Env: fenv,
 			}
 			outc, err := scenario.RunFaulted(ctx, plan)
 			if err != nil {
@@ -313,12 +336,12 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 			}
 			printReport(cmd.OutOrStdout(), rep)
 			fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
-				dir, fault.Name(), outc.Target.Name, outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
+				dir, fault.Name(), outc.Target.Name(), outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
 			if err := writeRunInfo(f, mode, fault.Name(), dir, runID, outc); err != nil {
 				return history.Undecided, bad("%v", err)
 			}
 			results.Add(reports.Result{Scenario: fault.Name(), Operator: f.operator, Replication: mode, Dir: dir,
-				Seed: outc.Seed, Target: outc.Target.Name, Elapsed: time.Since(t), Checks: rep.Checks})
+				Seed: outc.Seed, Target: outc.Target.Name(), Elapsed: time.Since(t), Checks: rep.Checks})
 			if err := writeResults(f.out, results); err != nil { // after each trial: a crash keeps the rest
 				return history.Undecided, bad("%v", err)
 			}
@@ -330,10 +353,13 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	return worst, nil
 }
 
-// chooseFaults parses --scenario: "all", or names separated by commas.
+// chooseFaults parses --scenario: "default", "all", or names separated by commas.
 func chooseFaults(s string) ([]faults.Fault, error) {
-	if s == "all" {
+	switch s {
+	case "all":
 		return faults.All(), nil
+	case "default", "":
+		return faults.Default(), nil
 	}
 	var out []faults.Fault
 	for _, n := range strings.Split(s, ",") {
@@ -366,7 +392,7 @@ func newRunID() string {
 // writeRunInfo records what `run` set up next to the trial.
 func writeRunInfo(f runFlags, mode, scn, dir, runID string, o scenario.Outcome) error {
 	s := fmt.Sprintf("run_id=%s\noperator=%s %s\nreplication=%s\ninstances=%d\nscenario=%s\ntarget=%s\nseed=%d\ninjected_s=%.3f\nready_s=%.3f\noperator_image=%s\npostgres_image=%s\n",
-		runID, f.operator, f.version, mode, f.instances, scn, o.Target.Name, o.Seed,
+		runID, f.operator, f.version, mode, f.instances, scn, o.Target.Name(), o.Seed,
 		o.Injected.Seconds(), o.Ready.Seconds(), f.operatorImage, f.pgImage)
 	p := filepath.Join(dir, "run.txt")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pgchaos/pgchaos/clusters"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/spf13/cobra"
+)
+
+// faultRow is one line of `pgchaos faults`.
+type faultRow struct {
+	faults.Info
+	Available bool   `json:"available"`
+	Why       string `json:"why,omitempty"`
+}
+
+// newFaultsCmd is `pgchaos faults`: every fault, with its availability on
+// the target cluster.
+func newFaultsCmd() *cobra.Command {
+	var kubeconfig, kubeContext, kindName, agentImage string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "faults [--kubeconfig F | --kind-name N] [--json]",
+		Short: "List every fault with what it hits, how, and whether it can run on the target cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
+			defer cancel()
+			env, noCluster := faultsListEnv(ctx, kubeconfig, kubeContext, kindName, agentImage)
+			var rows []faultRow
+			for _, f := range faults.All() {
+				r := faultRow{Info: faults.InfoOf(f), Available: true}
+				switch {
+				case noCluster != nil:
+					r.Available, r.Why = false, "no cluster to check against: "+noCluster.Error()
+				default:
+					if err := f.Available(ctx, env); err != nil {
+						r.Available, r.Why = false, err.Error()
+					}
+				}
+				rows = append(rows, r)
+			}
+			if asJSON {
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(rows)
+			}
+			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "FAULT\tTARGET\tMECHANISM\tAVAILABLE")
+			for _, r := range rows {
+				av := "yes"
+				if !r.Available {
+					av = "no: " + r.Why
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Target, r.Mechanism, av)
+			}
+			return tw.Flush()
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&kubeconfig, "kubeconfig", "", "an existing cluster (default: the kind cluster)")
+	f.StringVar(&kubeContext, "context", "", "kubeconfig context")
+	f.StringVar(&kindName, "kind-name", clusters.DefaultKindName, "kind cluster")
+	f.StringVar(&agentImage, "agent-image", "", "the node agent image a run would use on a real cluster")
+	f.BoolVar(&asJSON, "json", false, "JSON instead of a table")
+	return cmd
+}
+
+// faultsListEnv is the environment a run would give the faults: the kind
+// host and a buildable agent on kind, the agent only with --agent-image
+// elsewhere. The error says why no cluster could be reached.
+func faultsListEnv(ctx context.Context, kubeconfig, kubeContext, kindName, agentImage string) (faults.Env, error) {
+	env := faults.Env{Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment}}
+	onKind := kubeconfig == ""
+	if onKind {
+		k := clusters.NewKind(clusters.KindOptions{Name: kindName})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return env, err
+		}
+		if !st.Exists {
+			return env, fmt.Errorf("kind cluster %s does not exist (pgchaos cluster create)", kindName)
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return env, err
+		}
+		self, _ := os.Executable()
+		env.Host = faults.NewHost(kindName, self)
+	}
+	kc, err := kube.New(kubeconfig, kubeContext)
+	if err != nil {
+		return env, err
+	}
+	if _, err := kc.CS.Discovery().ServerVersion(); err != nil {
+		return env, fmt.Errorf("reaching the API server: %w", err)
+	}
+	env.Kube = kc
+	if onKind || agentImage != "" {
+		env.Agent = &agent.Client{Kube: kc} // a run installs it
+	}
+	// Availability does not depend on a particular Postgres cluster, only on
+	// the adapter: a handle on a (possibly absent) CloudNativePG cluster.
+	env.Cluster = cnpg.New(cnpg.Options{Kube: kc}).Open(operators.Ref{Namespace: "pgchaos", Name: "pg-async"})
+	return env, nil
+}
