@@ -16,6 +16,7 @@ func TestAllOrder(t *testing.T) {
 	want := []string{
 		history.CheckLostAckedWrites, history.CheckUnavailability, history.CheckSplitBrain,
 		history.CheckWALContinuity, history.CheckReplicationRecovery, history.CheckPhantomWrites,
+		history.CheckExpectations,
 	}
 	if !slices.Equal(names, want) {
 		t.Errorf("All() = %v, want %v", names, want)

@@ -190,7 +190,25 @@ const (
 	EventPromoted        = "new-primary-elected"
 	EventEndpointSwitch  = "endpoint-switched"
 	EventClientsRedirect = "clients-redirected"
+	// EventClusterReady and EventClusterNotReady: the operator's view of the
+	// cluster after a fault was recovered (within the ready timeout or not).
+	EventClusterReady    = "cluster-ready"
+	EventClusterNotReady = "cluster-not-ready"
 )
+
+// Expect are a fault's own expectations of the system under test, beyond
+// the checks every trial gets (no lost acknowledged write, no split brain...).
+type Expect struct {
+	// NoFailover: the primary must stay the same instance (no promotion, no
+	// acknowledgement on a newer timeline): a fault that spares the primary
+	// must not cause a failover.
+	NoFailover bool `json:"no_failover,omitempty"`
+	// MaxWindow, when set, bounds every unavailability window that starts
+	// during a fault (a replica's loss must not stop writes for long).
+	MaxWindow time.Duration `json:"max_window_ns,omitempty"`
+	// Heal: the cluster must be ready again after the fault is recovered.
+	Heal bool `json:"heal,omitempty"`
+}
 
 // TimelineSwitch is one line of a timeline history file: timeline TLI ended
 // at SwitchLSN and its child began there.

@@ -20,6 +20,8 @@ const (
 	CheckWALContinuity       = "wal-continuity"
 	CheckReplicationRecovery = "replication-recovery"
 	CheckPhantomWrites       = "phantom-writes"
+	// CheckExpectations holds the fault's own expectations (history.Expect).
+	CheckExpectations = "expectations"
 )
 
 // Evidence is one offending operation or observation, for people.

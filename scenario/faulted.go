@@ -161,10 +161,10 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	cancel()
 	out.Ready = tr.Since()
 	if rerr != nil {
-		_, _ = tr.Faults.Event("cluster-not-ready", rerr.Error())
+		_, _ = tr.Faults.Event(history.EventClusterNotReady, rerr.Error())
 		say(fmt.Sprintf("cluster not ready after %s: %v", p.Schedule.ReadyTimeout, rerr))
 	} else {
-		_, _ = tr.Faults.Event("cluster-ready", "")
+		_, _ = tr.Faults.Event(history.EventClusterReady, "")
 		say(fmt.Sprintf("cluster ready again %.1fs after injection", (out.Ready - out.Injected).Seconds()))
 	}
 	say(fmt.Sprintf("cool-down %s", p.Schedule.CoolDown))

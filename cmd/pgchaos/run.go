@@ -330,7 +330,9 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 			if err != nil {
 				return history.Undecided, bad("%v", err)
 			}
-			rep, err := scenario.Judge(dir, tr, f.check)
+			cfg := f.check
+			cfg.Expect = faults.ExpectOf(fault, mode == "sync")
+			rep, err := scenario.Judge(dir, tr, cfg)
 			if err != nil {
 				return history.Undecided, bad("%v", err)
 			}
