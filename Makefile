@@ -9,7 +9,7 @@ STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := 2025.1.1
 TEST_TIMEOUT ?= 25m
 
-.PHONY: all build deps test test-local test-kind test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg
+.PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg
 
 all: build
 
@@ -22,8 +22,9 @@ deps:
 
 # Every test: the Go tests (unit, real PostgreSQL servers, the self-test
 # scenarios, the report in Chromium), then the kind cluster verification,
-# then the CloudNativePG end-to-end smoke.
-test: test-local test-kind test-cnpg
+# then Chaos Mesh's objects against a real API server, then the
+# CloudNativePG end-to-end smoke.
+test: test-local test-kind test-chaosmesh test-cnpg
 
 # The Go tests only (no Docker, no Kubernetes): a couple of minutes.
 test-local: deps
@@ -33,6 +34,13 @@ test-local: deps
 # traffic, a PVC, a privileged pod, a clean delete.
 test-kind:
 	bash ci/kind-smoke.sh
+
+# Every Chaos Mesh object the backend builds, created on a real kube-apiserver
+# and etcd (the node image's, built if absent) with Chaos Mesh's CRDs generated
+# by faults/chaosmesh/scripts/crds.sh. In test-local the same test runs only
+# when those binaries are already cached.
+test-chaosmesh:
+	PGCHAOS_CHAOSMESH_BUILD=1 $(GO) test -count=1 -timeout 30m -run TestAPIServer -v ./faults/chaosmesh/
 
 # CloudNativePG, 3 instances, synchronous, primary pod deleted under load.
 test-cnpg: smoke-cnpg

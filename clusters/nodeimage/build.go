@@ -83,10 +83,13 @@ type Result struct {
 }
 
 type builder struct {
-	opts  Options
-	start time.Time
-	mu    sync.Mutex // steps run concurrently: guards built and Progress
-	built []string
+	opts Options
+	// cachedOnly makes a step missing from the cache fail with ErrNotCached
+	// instead of being built.
+	cachedOnly bool
+	start      time.Time
+	mu         sync.Mutex // steps run concurrently: guards built and Progress
+	built      []string
 }
 
 func (b *builder) progress(step, what string, took time.Duration, key string) {
@@ -195,14 +198,11 @@ func (b *builder) build(ctx context.Context) (string, error) {
 // The returned deps lack rootfs.
 func (b *builder) goSteps(ctx context.Context) (deps, error) {
 	v := b.opts.Versions
-	k8s, err := b.scriptStep(ctx, "kubernetes", "k8s.sh", map[string]string{"K8S_VERSION": v.Kubernetes})
+	k8s, err := b.k8sStep(ctx)
 	if err != nil {
 		return deps{}, err
 	}
-	etcd, err := b.scriptStep(ctx, "etcd", "gobuild.sh", map[string]string{
-		"MODULE": "go.etcd.io/etcd/server/v3", "VERSION": v.Etcd, "PKG": "go.etcd.io/etcd/server/v3",
-		"NAME": "etcd", "MODE": "require",
-	})
+	etcd, err := b.etcdStep(ctx)
 	if err != nil {
 		return deps{}, err
 	}
@@ -231,6 +231,19 @@ func (b *builder) goSteps(ctx context.Context) (deps, error) {
 		return deps{}, err
 	}
 	return deps{k8s: k8s, etcd: etcd, coredns: coredns, lpp: lpp, pause: pause, podroutes: podroutes}, nil
+}
+
+// k8sStep builds the Kubernetes binaries (bin/kube-apiserver, bin/kubelet, ...).
+func (b *builder) k8sStep(ctx context.Context) (artifact, error) {
+	return b.scriptStep(ctx, "kubernetes", "k8s.sh", map[string]string{"K8S_VERSION": b.opts.Versions.Kubernetes})
+}
+
+// etcdStep builds etcd (etcd at the top of the step's directory).
+func (b *builder) etcdStep(ctx context.Context) (artifact, error) {
+	return b.scriptStep(ctx, "etcd", "gobuild.sh", map[string]string{
+		"MODULE": "go.etcd.io/etcd/server/v3", "VERSION": b.opts.Versions.Etcd, "PKG": "go.etcd.io/etcd/server/v3",
+		"NAME": "etcd", "MODE": "require",
+	})
 }
 
 // deps are the artifacts the images are made of.

@@ -89,6 +89,9 @@ func (b *builder) runStep(ctx context.Context, step, key string, fn func(ctx con
 		b.progress(step, "cached", 0, key)
 		return dir, nil
 	}
+	if b.cachedOnly {
+		return "", fmt.Errorf("step %s: %w (%s)", step, ErrNotCached, dir)
+	}
 	start := time.Now()
 	b.progress(step, "building", 0, key)
 	tmp := dir + ".tmp"

@@ -135,3 +135,19 @@ func TestPodroutesSourceEmbedded(t *testing.T) {
 		t.Fatalf("embedded podroutes source: %v %v", entries, err)
 	}
 }
+
+func TestControlPlaneBinariesCachedOnly(t *testing.T) {
+	_, err := ControlPlaneBinaries(context.Background(), Options{CacheDir: t.TempDir()}, false)
+	if !errors.Is(err, ErrNotCached) || !strings.Contains(err.Error(), "step kubernetes") {
+		t.Fatalf("empty cache: %v, want ErrNotCached for step kubernetes", err)
+	}
+	b := &builder{opts: Options{CacheDir: t.TempDir()}, cachedOnly: true}
+	ran := false
+	_, err = b.runStep(context.Background(), "s", strings.Repeat("d", 64), func(ctx context.Context, out, work string) error {
+		ran = true
+		return nil
+	})
+	if !errors.Is(err, ErrNotCached) || ran {
+		t.Fatalf("cachedOnly runStep: ran=%t err=%v", ran, err)
+	}
+}
