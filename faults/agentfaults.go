@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/operators"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -30,9 +32,17 @@ type partition struct {
 	shape shape
 }
 
-func (m partition) kind() string { return "iptables in the pod's network namespace (node agent)" }
+func (m partition) kind() string {
+	if m.shape == cutPeers {
+		return "iptables in the pod's network namespace (node agent), or a Chaos Mesh NetworkChaos"
+	}
+	return "iptables in the pod's network namespace (node agent)"
+}
 func (m partition) needs() Needs { return Needs{Agent: true} }
 func (m partition) available(ctx context.Context, env Env) error {
+	if m.shape == cutPeers && env.ChaosMesh != nil {
+		return nil
+	}
 	if env.Agent == nil {
 		return errors.New("needs the pgchaos node agent (pgchaos run installs it)")
 	}
@@ -104,6 +114,9 @@ func applyOnAgents(ctx context.Context, env Env, actions []agent.Action, nodes [
 }
 
 func (m partition) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
+	if m.shape == cutPeers && env.ChaosMesh != nil {
+		return m.chaosMesh(ctx, env, h)
+	}
 	var actions []agent.Action
 	var nodes []string
 	for _, in := range h.Instances {
@@ -157,3 +170,41 @@ func (freeze) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
 
 // describeNodes lists node names.
 func describeNodes(h Hit) string { return strings.Join(h.Nodes, " and ") }
+
+// chaosMesh expresses the cut from the peers as one NetworkChaos partition
+// per instance hit (direction both, the other instances' pods as target).
+func (m partition) chaosMesh(ctx context.Context, env Env, h Hit) (Recover, error) {
+	ns := env.Cluster.Ref().Namespace
+	ins, err := env.Cluster.Instances(ctx)
+	if err != nil {
+		return noRecover, fmt.Errorf("listing instances of %s: %w", env.Cluster.Ref(), err)
+	}
+	var objs []chaosmesh.Object
+	rec := func(ctx context.Context) error {
+		var errs []error
+		for _, o := range objs {
+			errs = append(errs, env.ChaosMesh.Delete(ctx, o))
+		}
+		return errors.Join(errs...)
+	}
+	for _, in := range h.Instances {
+		var peers []string
+		for _, o := range ins {
+			if o.Name != in.Name {
+				peers = append(peers, o.Pod)
+			}
+		}
+		obj, err := chaosmesh.Build(chaosmesh.Request{Kind: chaosmesh.Partition, Namespace: ns, RunID: env.RunID,
+			Target:    chaosmesh.Selector{Namespace: ns, Pods: []string{in.Pod}, Mode: chaosmesh.All},
+			Direction: chaosmesh.Both, Peer: &chaosmesh.Selector{Namespace: ns, Pods: peers, Mode: chaosmesh.All},
+			Duration: env.deadline().Sub(time.Now())}, chaosmesh.Options{})
+		if err != nil {
+			return rec, err
+		}
+		objs = append(objs, obj)
+		if err := env.ChaosMesh.Apply(ctx, obj); err != nil {
+			return rec, err
+		}
+	}
+	return rec, nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,6 +28,17 @@ func Cleanup(ctx context.Context, kc *kube.Client, host *Host, runID string, ope
 			done = append(done, "reverted host action "+id)
 		}
 		errs = append(errs, err)
+	}
+	if kc.Config != nil {
+		if cm, err := chaosmesh.New(kc.Config); err == nil {
+			n, err := cm.DeleteRun(ctx, runID)
+			if err != nil && !errors.Is(err, chaosmesh.ErrUnavailable) {
+				errs = append(errs, err)
+			}
+			if n > 0 {
+				done = append(done, fmt.Sprintf("deleted %d Chaos Mesh objects", n))
+			}
+		}
 	}
 	ac := agent.Client{Kube: kc}
 	ids, err := ac.RevertRun(ctx, runID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
@@ -24,6 +25,10 @@ type Env struct {
 	RunID string
 	// Agent drives the node agent; nil when it is not installed.
 	Agent *agent.Client
+	// ChaosMesh, when set (Chaos Mesh is installed and its controller runs
+	// on the target cluster), carries the faults it can express: partitions
+	// between pods. The built-in mechanisms serve the rest.
+	ChaosMesh *chaosmesh.Client
 	// Host applies actions to kind node containers from this machine; nil
 	// when the target is not a local kind cluster.
 	Host *Host

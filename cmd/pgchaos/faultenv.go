@@ -10,6 +10,7 @@ import (
 	"github.com/pgchaos/pgchaos/clusters/nodeimage"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/pgchaos/pgchaos/operators/kube"
@@ -38,6 +39,14 @@ func prepareFaults(ctx context.Context, o faultEnvOptions) (faults.Env, func(con
 	}
 	if o.kind != "" {
 		env.Host = faults.NewHost(o.kind, self)
+	}
+	if o.kc.Config != nil {
+		if cm, err := chaosmesh.New(o.kc.Config); err == nil {
+			if err := cm.Available(ctx); err == nil {
+				env.ChaosMesh = cm
+				o.say("Chaos Mesh is installed: partitions between instances go through NetworkChaos objects")
+			}
+		}
 	}
 	need := false
 	for _, f := range o.chosen {
