@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -58,6 +59,10 @@ func (c *Client) do(ctx context.Context, method, path string, body []byte) (Stat
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err // the method and the dummy URL say nothing
+		}
 		return State{}, fmt.Errorf("storage-fault control %s: %w", c.socket, err)
 	}
 	defer resp.Body.Close()

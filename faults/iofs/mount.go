@@ -3,6 +3,8 @@ package iofs
 import (
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"os"
 	"path/filepath"
 	"strings"
@@ -81,6 +83,8 @@ func New(backing, dir string, ctl *Control) (*Mount, error) {
 			Name:              FSName,
 			DirectMountStrict: true,
 			MaxBackground:     64,
+			// go-fuse logs opcodes it does not implement (POLL): noise.
+			Logger: log.New(io.Discard, "", 0),
 		},
 	})
 	if err != nil {
