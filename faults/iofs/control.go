@@ -60,6 +60,9 @@ func (e Event) String() string {
 type Control struct {
 	cur atomic.Pointer[Spec] // nil: no fault
 
+	// Counts of what the faults did, since NewControl.
+	delayedWrites, delayedFsyncs, enospc atomic.Int64
+
 	mu       sync.Mutex
 	gen      uint64 // bumped by every change; a stale timer sees it moved
 	timer    *time.Timer
@@ -157,13 +160,26 @@ type State struct {
 	Events []Event `json:"events"`
 	// Dropped counts the oldest events no longer kept.
 	Dropped int `json:"dropped,omitempty"`
+	// Counts says what the faults did so far.
+	Counts Counts `json:"counts"`
+}
+
+// Counts are the operations the faults acted on since NewControl.
+type Counts struct {
+	// DelayedWrites counts write requests that were delayed.
+	DelayedWrites int64 `json:"delayed_writes"`
+	// DelayedFsyncs counts fsync and fdatasync calls that were delayed.
+	DelayedFsyncs int64 `json:"delayed_fsyncs"`
+	// ENOSPC counts operations failed with ENOSPC.
+	ENOSPC int64 `json:"enospc"`
 }
 
 // State returns a snapshot of the fault in force and of every change.
 func (c *Control) State() State {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := State{Deadline: c.deadline, Events: append([]Event(nil), c.events...), Dropped: c.dropped}
+	st := State{Deadline: c.deadline, Events: append([]Event(nil), c.events...), Dropped: c.dropped,
+		Counts: Counts{DelayedWrites: c.delayedWrites.Load(), DelayedFsyncs: c.delayedFsyncs.Load(), ENOSPC: c.enospc.Load()}}
 	if s := c.cur.Load(); s != nil {
 		cp := *s
 		st.Active = &cp

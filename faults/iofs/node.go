@@ -47,10 +47,14 @@ func (n *node) child(name string) string {
 	return name
 }
 
-// noSpace reports whether spec makes creating or writing path fail. path
-// is computed only when a prefix needs it.
-func noSpace(spec *Spec, path func() string) bool {
-	return spec != nil && spec.ENOSPC && (spec.ENOSPCPrefix == "" || strings.HasPrefix(path(), spec.ENOSPCPrefix))
+// noSpace reports (and counts) whether spec makes creating or writing path
+// fail. path is computed only when a prefix needs it.
+func (c *Control) noSpace(spec *Spec, path func() string) bool {
+	if spec != nil && spec.ENOSPC && (spec.ENOSPCPrefix == "" || strings.HasPrefix(path(), spec.ENOSPCPrefix)) {
+		c.enospc.Add(1)
+		return true
+	}
+	return false
 }
 
 // delayOf returns d when spec's delays apply to path, else 0.
@@ -63,9 +67,6 @@ func delayOf(spec *Spec, d time.Duration, path func() string) time.Duration {
 
 // sleep waits d, or until the kernel interrupts the request.
 func sleep(ctx context.Context, d time.Duration) syscall.Errno {
-	if d <= 0 {
-		return 0
-	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -79,11 +80,14 @@ func sleep(ctx context.Context, d time.Duration) syscall.Errno {
 // Write delays, fails with ENOSPC, or passes the write through.
 func (n *node) Write(ctx context.Context, f fs.FileHandle, data []byte, off int64) (uint32, syscall.Errno) {
 	if spec := n.ctl.active(); spec != nil {
-		if noSpace(spec, n.rel) {
+		if n.ctl.noSpace(spec, n.rel) {
 			return 0, syscall.ENOSPC
 		}
-		if errno := sleep(ctx, delayOf(spec, spec.WriteDelay, n.rel)); errno != 0 {
-			return 0, errno
+		if d := delayOf(spec, spec.WriteDelay, n.rel); d > 0 {
+			n.ctl.delayedWrites.Add(1)
+			if errno := sleep(ctx, d); errno != 0 {
+				return 0, errno
+			}
 		}
 	}
 	w, ok := f.(fs.FileWriter)
@@ -96,8 +100,11 @@ func (n *node) Write(ctx context.Context, f fs.FileHandle, data []byte, off int6
 // Fsync delays, then passes fsync or fdatasync through.
 func (n *node) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall.Errno {
 	if spec := n.ctl.active(); spec != nil {
-		if errno := sleep(ctx, delayOf(spec, spec.FsyncDelay, n.rel)); errno != 0 {
-			return errno
+		if d := delayOf(spec, spec.FsyncDelay, n.rel); d > 0 {
+			n.ctl.delayedFsyncs.Add(1)
+			if errno := sleep(ctx, d); errno != 0 {
+				return errno
+			}
 		}
 	}
 	s, ok := f.(fs.FileFsyncer)
@@ -109,7 +116,7 @@ func (n *node) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall
 
 // Allocate fails with ENOSPC or passes fallocate(2) through.
 func (n *node) Allocate(ctx context.Context, f fs.FileHandle, off, size uint64, mode uint32) syscall.Errno {
-	if noSpace(n.ctl.active(), n.rel) {
+	if n.ctl.noSpace(n.ctl.active(), n.rel) {
 		return syscall.ENOSPC
 	}
 	a, ok := f.(fs.FileAllocater)
@@ -121,7 +128,7 @@ func (n *node) Allocate(ctx context.Context, f fs.FileHandle, off, size uint64, 
 
 // Create fails with ENOSPC or creates the file.
 func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
-	if noSpace(n.ctl.active(), func() string { return n.child(name) }) {
+	if n.ctl.noSpace(n.ctl.active(), func() string { return n.child(name) }) {
 		return nil, nil, 0, syscall.ENOSPC
 	}
 	return n.create(ctx, name, flags, mode, out)
@@ -129,7 +136,7 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 
 // Mkdir fails with ENOSPC or makes the directory.
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if noSpace(n.ctl.active(), func() string { return n.child(name) }) {
+	if n.ctl.noSpace(n.ctl.active(), func() string { return n.child(name) }) {
 		return nil, syscall.ENOSPC
 	}
 	return n.LoopbackNode.Mkdir(ctx, name, mode, out)
@@ -137,7 +144,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 
 // Mknod fails with ENOSPC or makes the node (sockets, FIFOs).
 func (n *node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if noSpace(n.ctl.active(), func() string { return n.child(name) }) {
+	if n.ctl.noSpace(n.ctl.active(), func() string { return n.child(name) }) {
 		return nil, syscall.ENOSPC
 	}
 	return n.LoopbackNode.Mknod(ctx, name, mode, rdev, out)
@@ -145,7 +152,7 @@ func (n *node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *f
 
 // Symlink fails with ENOSPC or makes the link.
 func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if noSpace(n.ctl.active(), func() string { return n.child(name) }) {
+	if n.ctl.noSpace(n.ctl.active(), func() string { return n.child(name) }) {
 		return nil, syscall.ENOSPC
 	}
 	return n.LoopbackNode.Symlink(ctx, target, name, out)
@@ -153,7 +160,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 
 // Link fails with ENOSPC or makes the hard link.
 func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
-	if noSpace(n.ctl.active(), func() string { return n.child(name) }) {
+	if n.ctl.noSpace(n.ctl.active(), func() string { return n.child(name) }) {
 		return nil, syscall.ENOSPC
 	}
 	return n.LoopbackNode.Link(ctx, target, name, out)
