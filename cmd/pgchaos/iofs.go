@@ -39,7 +39,8 @@ func newIOFSServeCmd() *cobra.Command {
 		Long: `Mounts (as root, allow_other) a passthrough of --backing at --mount and serves
 the fault control over HTTP on the unix socket --control until SIGINT or
 SIGTERM; then clears the fault, unmounts (lazily if files are still open) and
-removes the socket.`,
+removes the socket. A dead mount left at --mount by a killed server is
+detached first.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			for _, f := range []struct{ name, v string }{{"--backing", backing}, {"--mount", mount}, {"--control", control}} {
@@ -63,6 +64,15 @@ func serveIOFS(ctx context.Context, cmd *cobra.Command, backing, mount, control 
 	l, err := iofs.Listen(control)
 	if err != nil {
 		return usageErr("iofs serve: %v", err)
+	}
+	// A server killed earlier (kill -9 of the agent) left a dead mount here.
+	stale, err := iofs.UnmountStale(mount)
+	if err != nil {
+		_ = l.Close()
+		return usageErr("iofs serve: %v", err)
+	}
+	for _, p := range stale {
+		fmt.Fprintf(cmd.OutOrStdout(), "detached the dead mount %s of an earlier server\n", p)
 	}
 	m, err := iofs.New(backing, mount, ctl)
 	if err != nil {

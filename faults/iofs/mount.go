@@ -144,12 +144,27 @@ func Mounted(dir string) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("checking mount %s: %w", dir, err)
 	}
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	points, err := mountPoints()
 	if err != nil {
 		return false, fmt.Errorf("checking mount %s: %w", dir, err)
 	}
+	for _, p := range points {
+		if p == abs {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// mountPoints lists the mount points of this package's type.
+func mountPoints() ([]string, error) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("reading mount table: %w", err)
+	}
+	var points []string
 	for _, line := range strings.Split(string(b), "\n") {
-		// ... mount-point ... - fstype source options
+		// id parent major:minor root mount-point options [tags...] - fstype source super-options
 		fields := strings.Fields(line)
 		sep := -1
 		for k, f := range fields {
@@ -161,11 +176,53 @@ func Mounted(dir string) (bool, error) {
 		if sep < 5 || sep+1 >= len(fields) {
 			continue
 		}
-		if unescapeMount(fields[4]) == abs && fields[sep+1] == "fuse."+FSName {
-			return true, nil
+		if fields[sep+1] == "fuse."+FSName {
+			points = append(points, unescapeMount(fields[4]))
 		}
 	}
-	return false, nil
+	return points, nil
+}
+
+// UnmountStale detaches the mounts of this package's type at or under dir
+// whose server is gone (a process killed while serving leaves its mount
+// behind, answering ENOTCONN), and returns their paths. Live mounts are
+// left alone.
+func UnmountStale(dir string) ([]string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("finding stale mounts under %s: %w", dir, err)
+	}
+	points, err := mountPoints()
+	if err != nil {
+		return nil, fmt.Errorf("finding stale mounts under %s: %w", abs, err)
+	}
+	var done []string
+	var errs []error
+	for _, p := range points {
+		if p != abs && !strings.HasPrefix(p, strings.TrimSuffix(abs, "/")+"/") {
+			continue
+		}
+		if !dead(p) {
+			continue
+		}
+		if err := syscall.Unmount(p, syscall.MNT_DETACH); err != nil {
+			errs = append(errs, fmt.Errorf("unmounting stale %s: %w", p, err))
+			continue
+		}
+		done = append(done, p)
+	}
+	return done, errors.Join(errs...)
+}
+
+// dead reports whether the mount at p has lost its server. Opening the
+// directory always reaches the server (a stat may be answered from the
+// kernel's attribute cache).
+func dead(p string) bool {
+	fd, err := syscall.Open(p, syscall.O_RDONLY|syscall.O_DIRECTORY, 0)
+	if err == nil {
+		_ = syscall.Close(fd)
+	}
+	return errors.Is(err, syscall.ENOTCONN)
 }
 
 // unescapeMount undoes mountinfo's octal escapes (\040 for a space...).

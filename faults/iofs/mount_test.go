@@ -1,8 +1,10 @@
 package iofs
 
 import (
+	"bufio"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -298,5 +300,42 @@ func TestMountErrors(t *testing.T) {
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("New(%q, %q): %v, want %q", tc.backing, tc.dir, err, tc.want)
 		}
+	}
+}
+
+// TestUnmountStale: a server killed with SIGKILL leaves a dead mount
+// (ENOTCONN); UnmountStale detaches it and leaves live mounts alone.
+func TestUnmountStale(t *testing.T) {
+	live := mountT(t, NewControl())
+	backing, mnt := tempDirs(t)
+	child := exec.Command(os.Args[0], "-test.run=^$")
+	child.Env = append(os.Environ(), childMountEnv+"="+backing+":"+mnt)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if line != "mounted\n" {
+		_ = child.Process.Kill()
+		_ = child.Wait()
+		t.Fatalf("child: %q, %v", line, err)
+	}
+	_ = child.Process.Kill()
+	_ = child.Wait()
+	if _, err := os.ReadDir(mnt); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("reading a killed server's mount: %v, want ENOTCONN", err)
+	}
+	got, err := UnmountStale(filepath.Dir(mnt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != mnt {
+		t.Errorf("UnmountStale = %v, want [%s]", got, mnt)
+	}
+	if ok, _ := Mounted(live.Dir); !ok {
+		t.Error("UnmountStale detached a live mount")
 	}
 }
