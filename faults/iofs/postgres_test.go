@@ -148,19 +148,31 @@ func sleepT(t *testing.T, d time.Duration) {
 	}
 }
 
-// TestPostgresFsyncLatency: +N ms per fsync of the primary's pg_wal/ for a
-// window raises the median commit latency of acknowledged writes by at
-// least N, and it returns to baseline after the window.
-func TestPostgresFsyncLatency(t *testing.T) {
-	const delay = 50 * time.Millisecond
+// TestPostgresCommitLatency: +N ms per fsync (or per write) of the
+// primary's pg_wal/ for a window raises the median commit latency of
+// acknowledged writes by at least N, and it returns to baseline after the
+// window.
+func TestPostgresCommitLatency(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		spec Spec
+	}{
+		{"fsync+50ms", Spec{FsyncDelay: 50 * time.Millisecond, DelayPrefix: walPrefix}},
+		{"write+30ms", Spec{WriteDelay: 30 * time.Millisecond, DelayPrefix: walPrefix}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { commitLatency(t, tc.spec) })
+	}
+}
+
+func commitLatency(t *testing.T, spec Spec) {
+	delay := spec.FsyncDelay + spec.WriteDelay
 	tb, ctl := pgOnFUSE(t)
 	tr, dir := startTrial(t, tb, 200)
 	sleepT(t, 1*time.Second) // connections, first segment
 	base0 := tr.Since()
 	sleepT(t, 4*time.Second)
 
-	spec := Spec{FsyncDelay: delay, DelayPrefix: walPrefix}
-	injected, err := tr.Faults.Injected("iofs-fsync-delay", tb.Primary().Name, spec.String())
+	injected, err := tr.Faults.Injected("iofs-latency", tb.Primary().Name, spec.String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +181,7 @@ func TestPostgresFsyncLatency(t *testing.T) {
 	}
 	sleepT(t, 5*time.Second)
 	ctl.Clear(t.Name())
-	recovered, err := tr.Faults.Recovered("iofs-fsync-delay")
+	recovered, err := tr.Faults.Recovered("iofs-latency")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +195,8 @@ func TestPostgresFsyncLatency(t *testing.T) {
 	during := latencies(h, injected+settle, recovered)
 	after := latencies(h, recovered+settle, end)
 	mb, md, ma := median(before), median(during), median(after)
-	t.Logf("commit latency medians: before %s (%d writes), during +%s fsync %s (%d), after %s (%d); rise %s",
-		mb, len(before), delay, md, len(during), ma, len(after), md-mb)
+	t.Logf("commit latency medians: before %s (%d writes), during %s: %s (%d), after %s (%d); rise %s",
+		mb, len(before), spec, md, len(during), ma, len(after), md-mb)
 	if len(before) < 50 || len(during) < 20 || len(after) < 50 {
 		t.Fatalf("too few acknowledged writes to judge: %d before, %d during, %d after", len(before), len(during), len(after))
 	}
@@ -198,10 +210,11 @@ func TestPostgresFsyncLatency(t *testing.T) {
 		t.Errorf("%s: %s", history.CheckLostAckedWrites, st)
 	}
 	st := ctl.State()
-	t.Logf("fsyncs delayed: %d for %d acknowledged writes in the window (%.2f per write)",
-		st.Counts.DelayedFsyncs, len(during), float64(st.Counts.DelayedFsyncs)/float64(max(len(during), 1)))
-	if st.Counts.DelayedFsyncs == 0 || st.Counts.DelayedWrites != 0 {
-		t.Errorf("counts %+v: want delayed fsyncs only", st.Counts)
+	delayed := st.Counts.DelayedFsyncs + st.Counts.DelayedWrites
+	t.Logf("operations delayed: %+v for %d acknowledged writes in the window (%.2f per write)",
+		st.Counts, len(during), float64(delayed)/float64(max(len(during), 1)))
+	if (spec.FsyncDelay > 0) != (st.Counts.DelayedFsyncs > 0) || (spec.WriteDelay > 0) != (st.Counts.DelayedWrites > 0) {
+		t.Errorf("counts %+v do not match the fault %s", st.Counts, spec)
 	}
 	if evs := st.Events; len(evs) != 2 || evs[0].Kind != EventSet || evs[1].Kind != EventClear {
 		t.Errorf("control events: %v", evs)
