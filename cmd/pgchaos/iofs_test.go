@@ -120,9 +120,15 @@ func TestIOFSServeSetClear(t *testing.T) {
 	if code, _, stderr = runCLI(t, "iofs", "set", "--control", sock, "--enospc", "", "--deadline", "300ms"); code != 0 {
 		t.Fatalf("set: %s", stderr)
 	}
-	time.Sleep(600 * time.Millisecond)
-	if _, err := f.Write([]byte("x")); err != nil {
-		t.Errorf("write after the deadline: %v", err)
+	if _, err := f.Write([]byte("x")); err == nil {
+		t.Error("write succeeded under ENOSPC")
+	}
+	for end := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := f.Write([]byte("x")); err == nil {
+			break
+		} else if time.Now().After(end) {
+			t.Fatalf("write still fails 3s after a 300ms deadline: %v", err)
+		}
 	}
 	stop() // with f still open: the unmount must fall back to a lazy one
 	if ok, _ := iofs.Mounted(mnt); ok {

@@ -160,18 +160,23 @@ func TestDelays(t *testing.T) {
 	buf := make([]byte, 8192)
 	write := func(f *os.File) func() error { return func() error { _, err := f.Write(buf); return err } }
 
+	// Timings prove the delays; the counts prove what was not delayed
+	// (a time bound would fail on a loaded machine).
 	const fsyncDelay, writeDelay = 60 * time.Millisecond, 30 * time.Millisecond
+	counts := func() Counts { return ctl.State().Counts }
 	if _, err := ctl.Set(Spec{FsyncDelay: fsyncDelay, DelayPrefix: "pg_wal/"}, time.Minute, "test"); err != nil {
 		t.Fatal(err)
 	}
 	if d := timed(t, "fsync pg_wal/seg", fw.Sync); d < fsyncDelay {
 		t.Errorf("fsync of pg_wal/seg took %s, want >= %s", d, fsyncDelay)
 	}
-	if d := timed(t, "fsync base/rel", fd.Sync); d >= fsyncDelay {
-		t.Errorf("fsync of base/rel (outside the prefix) took %s", d)
+	if c := counts(); c.DelayedFsyncs != 1 {
+		t.Errorf("after one fsync under pg_wal/: %+v", c)
 	}
-	if d := timed(t, "write pg_wal/seg", write(fw)); d >= fsyncDelay {
-		t.Errorf("write of pg_wal/seg took %s with only an fsync delay", d)
+	timed(t, "fsync base/rel", fd.Sync)
+	timed(t, "write pg_wal/seg", write(fw))
+	if c := counts(); c.DelayedFsyncs != 1 || c.DelayedWrites != 0 {
+		t.Errorf("an fsync outside the prefix or a write was delayed: %+v", c)
 	}
 	if _, err := ctl.Set(Spec{WriteDelay: writeDelay}, time.Minute, "test"); err != nil {
 		t.Fatal(err)
@@ -181,9 +186,14 @@ func TestDelays(t *testing.T) {
 			t.Errorf("write of %s took %s, want >= %s", f.Name(), d, writeDelay)
 		}
 	}
+	if c := counts(); c.DelayedWrites != 2 {
+		t.Errorf("after two writes with a write delay everywhere: %+v", c)
+	}
 	ctl.Clear("test")
-	if d := timed(t, "fsync after clear", fw.Sync); d >= fsyncDelay {
-		t.Errorf("fsync after Clear took %s", d)
+	timed(t, "fsync after clear", fw.Sync)
+	timed(t, "write after clear", write(fw))
+	if c := counts(); c.DelayedFsyncs != 1 || c.DelayedWrites != 2 {
+		t.Errorf("delays after Clear: %+v", c)
 	}
 }
 
