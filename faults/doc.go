@@ -4,5 +4,7 @@
 // and an idempotent Recover, listed in one explicit slice (All).
 //
 // Faults act through the Kubernetes API and the operator adapter only; the
-// scenario package records their windows into the trial.
+// scenario package records their windows into the trial. Mechanisms that
+// must run on a node live in subpackages: iofs is the storage-fault
+// filesystem (latency, ENOSPC) that `pgchaos iofs serve` runs there.
 package faults
