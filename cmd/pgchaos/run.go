@@ -156,6 +156,11 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err != nil {
 		return bad("%v", err)
 	}
+	if !onKind {
+		if err := operators.CheckChaosAllowed(ctx, kc, f.namespace); err != nil {
+			return bad("%v", err)
+		}
+	}
 	pull := corev1.PullPolicy("")
 	if onKind && !f.upstream && (f.operatorImage == "" || f.pgImage == "") {
 		t := time.Now()

@@ -131,7 +131,7 @@ func (o *Operator) Create(ctx context.Context, spec operators.ClusterSpec) (oper
 	if err != nil {
 		return nil, err
 	}
-	if err := o.opts.Kube.EnsureNamespace(ctx, spec.Namespace, map[string]string{operators.RunIDLabel: spec.RunID}); err != nil {
+	if err := o.opts.Kube.EnsureNamespace(ctx, spec.Namespace, map[string]string{operators.RunIDLabel: spec.RunID, operators.AllowChaosLabel: "true"}); err != nil {
 		return nil, err
 	}
 	deadline := time.Now().Add(time.Minute)
