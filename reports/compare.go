@@ -103,13 +103,12 @@ type Comparison struct {
 // and replication mode in one run.
 type Configuration struct {
 	// Run indexes Comparison.Runs.
-	Run                          int
-	RunLabel                     string
-	Operator, Replication        string
-	Cluster                      ClusterInfo
-	HasCluster                   bool
-	trials                       map[string][]Result
-	scenarioOrder                []string
+	Run                   int
+	RunLabel              string
+	Operator, Replication string
+	Cluster               ClusterInfo
+	HasCluster            bool
+	trials                map[string][]Result
 }
 
 // Label names the configuration: "run · cnpg · async".
@@ -173,9 +172,6 @@ func Compare(runs []RunResults, opts CompareOptions) (*Comparison, error) {
 				c.Configs = append(c.Configs, cfg)
 			}
 			cfg := &c.Configs[ci]
-			if _, ok := cfg.trials[scn]; !ok {
-				cfg.scenarioOrder = append(cfg.scenarioOrder, scn)
-			}
 			cfg.trials[scn] = append(cfg.trials[scn], t)
 			if !slices.Contains(c.Scenarios, scn) {
 				c.Scenarios = append(c.Scenarios, scn)

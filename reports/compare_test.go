@@ -240,4 +240,3 @@ func TestScenarioNameAndLabels(t *testing.T) {
 		t.Error("future: the note is not shown")
 	}
 }
-
