@@ -165,7 +165,7 @@ func (c *Comparison) held(cfg Configuration) cell {
 		if lacks > 0 {
 			fig += fmt.Sprintf("; %d scenario%s not run", lacks, plural(lacks))
 		}
-		return cell{Class: "unknown", Mark: "?", Word: "NOT SHOWN", Figure: fig}
+		return cell{Class: "unknown", Mark: "?", Word: "NOT PROVEN", Figure: fig}
 	}
 	return cell{Class: "pass", Mark: "✓", Word: "HELD EVERY EXPECTATION", Figure: fmt.Sprintf("all %d verdicts passed", total)}
 }

@@ -16,7 +16,7 @@ import (
 func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Reports people read: the HTML scorecard and timelines, a Markdown summary",
+		Short: "Reports people read: the HTML scorecard and timelines, a Markdown summary, runs compared",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usageErr("report: unknown subcommand %q (use 'pgchaos report render DIR', 'pgchaos report summary DIR' or 'pgchaos report compare DIR... -o FILE')", args[0])
@@ -60,8 +60,9 @@ func newReportRenderCmd() *cobra.Command {
 the --out of 'pgchaos selftest'; one more level, scenario/trial, is read
 too), with each trial's verdict.json when it has one, and writes one HTML file that opens from disk with no network access:
 the scorecard, a timeline chart per trial, the evidence of each failed
-verdict, the timeline history and how each trial was run. A trial without
-verdict.json is shown as not checked.
+verdict, the timeline history and how each trial was run, and when DIR holds
+results.json (from 'pgchaos run', any version) the run's versions, budgets
+and schedule. A trial without verdict.json is shown as not checked.
 Exit codes: 0 written, 2 bad input or the file could not be written.`,
 		Args: oneDir("render"),
 		RunE: func(cmd *cobra.Command, args []string) error {
