@@ -225,6 +225,8 @@ func (c *Comparison) settingMismatches() []string {
 	for i, r := range c.Runs {
 		per[i] = r.Results.Settings()
 	}
+	var unverified []string
+	names := map[string][]string{} // by the runs that lack them
 	for si, s := range per[0] {
 		var vals, missing []string
 		distinct := map[string]bool{}
@@ -241,8 +243,16 @@ func (c *Comparison) settingMismatches() []string {
 			out = append(out, fmt.Sprintf("%s differs: %s", s.Name, strings.Join(vals, ", ")))
 		}
 		if len(missing) > 0 {
-			c.Unverified = append(c.Unverified, fmt.Sprintf("%s not recorded by %s (results.json version 1): whether it matches cannot be told", s.Name, strings.Join(missing, ", ")))
+			k := strings.Join(missing, ", ")
+			if _, ok := names[k]; !ok {
+				unverified = append(unverified, k)
+			}
+			names[k] = append(names[k], s.Name)
 		}
+	}
+	for _, k := range unverified {
+		c.Unverified = append(c.Unverified, fmt.Sprintf("%s not recorded by %s (results.json version 1): whether they match cannot be told",
+			strings.Join(names[k], ", "), k))
 	}
 	return out
 }

@@ -161,11 +161,14 @@ func (c *Comparison) held(cfg Configuration) cell {
 		return cell{Class: "fail", Mark: "✗", Word: "DID NOT HOLD",
 			Figure: fmt.Sprintf("%d of %d verdicts failed: %s", fail, total, listShort(failed, 3))}
 	case unknown > 0 || lacks > 0:
-		fig := fmt.Sprintf("%d of %d verdicts unknown", unknown, total)
-		if lacks > 0 {
-			fig += fmt.Sprintf("; %d scenario%s not run", lacks, plural(lacks))
+		var parts []string
+		if unknown > 0 {
+			parts = append(parts, fmt.Sprintf("%d of %d verdicts unknown", unknown, total))
 		}
-		return cell{Class: "unknown", Mark: "?", Word: "NOT PROVEN", Figure: fig}
+		if lacks > 0 {
+			parts = append(parts, fmt.Sprintf("%d scenario%s not run", lacks, plural(lacks)))
+		}
+		return cell{Class: "unknown", Mark: "?", Word: "NOT PROVEN", Figure: strings.Join(parts, "; ")}
 	}
 	return cell{Class: "pass", Mark: "✓", Word: "HELD EVERY EXPECTATION", Figure: fmt.Sprintf("all %d verdicts passed", total)}
 }

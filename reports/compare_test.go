@@ -181,6 +181,9 @@ func TestCompareRefusesMismatch(t *testing.T) {
 			t.Fatalf("%q allowed: %v", tc.dirs, err)
 		}
 		page, md := renderBoth(t, c)
+		if strings.Contains(tc.dirs[1], "wider") && !strings.Contains(md, "? **NOT PROVEN** 1 scenario not run |") {
+			t.Errorf("a configuration lacking a scenario is not said to be unproven:\n%s", md)
+		}
 		if !strings.Contains(page, `<section id="mismatch" class="mismatch">`) || !strings.Contains(md, "**Warning: these runs are not comparable") {
 			t.Errorf("%q: no warning", tc.dirs)
 		}
@@ -196,11 +199,11 @@ func TestCompareRefusesMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(c.Configs) != 4 || len(c.Unverified) != 5 || !strings.Contains(c.Unverified[0], "warm-up not recorded by cnpg-v1") {
+	if len(c.Configs) != 4 || len(c.Unverified) != 1 || !strings.Contains(c.Unverified[0], "warm-up, hold, cool-down, clients, rate not recorded by cnpg-v1") {
 		t.Errorf("v1 vs v2: %d configurations, unverified %q", len(c.Configs), c.Unverified)
 	}
 	page, _ := renderBoth(t, c)
-	if !strings.Contains(page, "Note: warm-up not recorded by cnpg-v1") || strings.Contains(page, `id="mismatch"`) {
+	if !strings.Contains(page, "Note: warm-up, hold, cool-down, clients, rate not recorded by cnpg-v1") || strings.Contains(page, `id="mismatch"`) {
 		t.Error("v1 vs v2: the unverified settings are not noted, or a mismatch is claimed")
 	}
 }
