@@ -59,7 +59,8 @@ bench: deps build
 
 # The main job: on the local kind cluster (created if absent, images built
 # offline), CloudNativePG asynchronous then synchronous, every fault, judged,
-# with results.json, junit.xml and report.html in results/run.
+# with results.json, junit.xml, report.html and compare.html (async vs sync)
+# in results/run.
 run: deps build
 	bash ci/host-prep.sh
 	$(BIN)/pgchaos run --operator cnpg --out $(or $(OUT),results/run)

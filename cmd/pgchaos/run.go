@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -216,6 +217,13 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	} else {
 		fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
 	}
+	if len(modes) > 1 {
+		if path, err := compareModes(f.out, results); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "comparison not written: %v\n", err)
+		} else {
+			fmt.Fprintf(cmd.OutOrStdout(), "async vs sync: %s\n", path)
+		}
+	}
 	if worst == history.Failed {
 		return &exitError{code: exitFailed}
 	}
@@ -292,6 +300,21 @@ func orText(s, dflt string) string {
 		return dflt
 	}
 	return s
+}
+
+// compareModes writes DIR/compare.html: the run's replication modes side by
+// side (what 'pgchaos report compare DIR' writes).
+func compareModes(dir string, r *reports.Results) (string, error) {
+	cmp, err := reports.Compare([]reports.RunResults{{Dir: dir, Results: r}}, reports.CompareOptions{AllowMismatch: true})
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := cmp.HTML(&b); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "compare.html")
+	return out, writeFileAtomic(out, b.Bytes())
 }
 
 func targetName(f runFlags) string {

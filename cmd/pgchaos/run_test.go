@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
 )
 
@@ -68,5 +71,22 @@ func TestRunRecordsBudgetsAndCluster(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "from its image tag") {
 		t.Errorf("the fallback is not said: %q", log.String())
+	}
+}
+
+// TestCompareModes: a run of both replication modes ends with compare.html.
+func TestCompareModes(t *testing.T) {
+	r, _, err := reports.LoadResults(filepath.Join("..", "..", "reports", "testdata", "cnpg-v2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	out, err := compareModes(dir, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), "cnpg · async") || !strings.Contains(string(b), "cnpg · sync") {
+		t.Fatalf("compare.html: %v", err)
 	}
 }
