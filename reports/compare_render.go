@@ -297,11 +297,11 @@ func (c *Comparison) lines() (versions, settings []compareLine) {
 	for _, g := range get {
 		var vals []string
 		for _, cfg := range c.Configs {
-			r := c.Runs[cfg.Run].Results
+			r := *c.Runs[cfg.Run].Results
 			if r.Software == nil {
 				r.Software = softwareFromVersions(r.Versions)
 			}
-			vals = append(vals, g.f(r, cfg))
+			vals = append(vals, g.f(&r, cfg))
 		}
 		versions = append(versions, line(g.name, vals))
 	}
