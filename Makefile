@@ -8,6 +8,9 @@ BIN         := bin
 STATICCHECK := $(BIN)/staticcheck
 STATICCHECK_VERSION := 2025.1.1
 TEST_TIMEOUT ?= 25m
+# Where the Go tests leave what a person looks at (the browser test's
+# report.png and compare.png, the HTML they show): CI keeps it as artifacts.
+ARTIFACTS   ?= results/ci-artifacts
 
 .PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg
 
@@ -28,7 +31,9 @@ test: test-local test-kind test-chaosmesh test-cnpg
 
 # The Go tests only (no Docker, no Kubernetes): a couple of minutes.
 test-local: deps
-	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+	mkdir -p $(ARTIFACTS)
+	PGCHAOS_ARTIFACTS=$(abspath $(ARTIFACTS)) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...; \
+	status=$$?; echo "test artifacts (browser screenshots report.png, compare.png): $(abspath $(ARTIFACTS))"; exit $$status
 
 # A 4-node kind cluster from offline images: nodes Ready, DNS, cross-node pod
 # traffic, a PVC, a privileged pod, a clean delete.
@@ -62,7 +67,8 @@ bench: deps build
 
 # The main job: on the local kind cluster (created if absent, images built
 # offline), CloudNativePG asynchronous then synchronous, every fault, judged,
-# with results.json, junit.xml and report.html in results/run.
+# with results.json, junit.xml, report.html and compare.html (async vs sync)
+# in results/run.
 run: deps build
 	bash ci/host-prep.sh
 	$(BIN)/pgchaos run --operator cnpg --out $(or $(OUT),results/run)

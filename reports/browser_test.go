@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"image"
 	"image/png"
 	"os"
@@ -15,12 +16,14 @@ import (
 	"time"
 )
 
-// TestReportInChromium renders the saved run, opens the file in headless
+// TestReportInChromium renders the saved run and the comparison of a saved
+// CloudNativePG run (async against sync), opens each file in headless
 // Chromium (Debian's package, installed by testdata/install-chromium.sh
 // when missing), checks that the scorecard and charts are in the rendered
 // DOM, that the page asked nothing of the network (Chromium's net log; a
 // control page with external resources proves the detector sees them), and
-// saves a screenshot to $PGCHAOS_ARTIFACTS (else the test's directory).
+// saves screenshots (report.png, compare.png) to $PGCHAOS_ARTIFACTS (else
+// the test's temporary directory).
 func TestReportInChromium(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: skipped with -short (it needs chromium; run without -short)")
@@ -63,8 +66,44 @@ func TestReportInChromium(t *testing.T) {
 	if reqs := pageRequests(t, netlog); len(reqs) > 0 {
 		t.Errorf("the report asked the network for %q while drawn", reqs)
 	}
-	checkScreenshot(t, shot)
+	checkScreenshot(t, shot, map[string]string{"passed cell": "#c6f6d5", "failed cell": "#fed7d7", "primary": "#1a365d"})
 	t.Logf("screenshot: %s (report: %s)", shot, page)
+
+	// The comparison of the real CloudNativePG run, asynchronous against
+	// synchronous.
+	runs, err := LoadRunResults([]string{cnpgV1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmp, err := Compare(runs, CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf.Reset()
+	if err := cmp.HTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	cpage := filepath.Join(out, "compare.html")
+	writeFile(t, cpage, buf.String())
+	dom, netlog = runChromium(t, chromium, dir, cpage, "--dump-dom")
+	for _, want := range []string{`<table class="scorecard compare">`, "cnpg-v1 · cnpg · async", "cnpg-v1 · cnpg · sync",
+		`<td class="fail worse"`, "▲ +614 lost vs best", "✓ HELD EVERY EXPECTATION", `<span class="bar"`} {
+		if !strings.Contains(html.UnescapeString(dom), want) {
+			t.Errorf("rendered comparison DOM lacks %q", want)
+		}
+	}
+	assertSelfContained(t, dom)
+	if reqs := pageRequests(t, netlog); len(reqs) > 0 {
+		t.Errorf("the comparison asked the network for %q", reqs)
+	}
+	cshot := filepath.Join(out, "compare.png")
+	_, netlog = runChromium(t, chromium, dir, cpage, "--screenshot="+cshot, "--window-size=1400,1400")
+	if reqs := pageRequests(t, netlog); len(reqs) > 0 {
+		t.Errorf("the comparison asked the network for %q while drawn", reqs)
+	}
+	// Passed and failed cells, and the bars (#2d3748) of the figures.
+	checkScreenshot(t, cshot, map[string]string{"passed cell": "#c6f6d5", "failed cell": "#fed7d7", "figure bar": "#2d3748"})
+	t.Logf("screenshot: %s (comparison: %s)", cshot, cpage)
 
 	// Control: a page with external resources is caught by the same check.
 	control := filepath.Join(dir, "control.html")
@@ -188,9 +227,10 @@ func pageRequests(t *testing.T, netlog []byte) []string {
 	return out
 }
 
-// checkScreenshot asserts the screenshot shows the report: the colours of
-// passed and failed scorecard cells and of a primary in a timeline.
-func checkScreenshot(t *testing.T, path string) {
+// checkScreenshot asserts the screenshot shows the report as styled: at
+// least 500 pixels of each colour (name to hex: the colours of passed and
+// failed scorecard cells, of a primary in a timeline, ...).
+func checkScreenshot(t *testing.T, path string, colours map[string]string) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -204,7 +244,7 @@ func checkScreenshot(t *testing.T, path string) {
 	if b := img.Bounds(); b.Dx() < 1000 || b.Dy() < 1000 {
 		t.Errorf("screenshot is %dx%d", b.Dx(), b.Dy())
 	}
-	for name, hex := range map[string]string{"passed cell": "#c6f6d5", "failed cell": "#fed7d7", "primary": "#1a365d"} {
+	for name, hex := range colours {
 		if n := countColour(img, hex); n < 500 {
 			t.Errorf("screenshot has %d pixels of the %s colour %s: the report did not render as styled", n, name, hex)
 		}

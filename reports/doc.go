@@ -4,7 +4,8 @@
 // trial was run), a Markdown summary for CI job summaries and pull requests,
 // a results JSON per run (environment, versions, seeds, scenarios, verdicts
 // with figures, per-scenario p50/p95/max unavailability over repeated
-// trials), JUnit XML for CI and a plain-text summary table.
+// trials), JUnit XML for CI, a plain-text summary table, and the comparison
+// of runs (configurations side by side, from their results.json).
 //
 // A run is a directory of trial directories (or a single trial directory);
 // LoadRun reads it, Render and Markdown write it. Reports depend on history

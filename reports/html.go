@@ -45,6 +45,13 @@ type page struct {
 	Trials  []pageTrial
 	Counts  map[string]int
 	Overall cell
+	// Software and Settings are the run's versions and budgets from
+	// results.json (empty without one); ResultsNotes say what of it could
+	// not be read.
+	Software     [][2]string
+	Settings     [][2]string
+	ResultsNotes []string
+	ResultsFile  string
 }
 
 // cell is one scorecard cell.
@@ -103,6 +110,18 @@ func Render(w io.Writer, run Run) error {
 	p := page{Dir: run.Dir, CSS: template.CSS(reportCSS), Checks: Checks(run), Counts: map[string]int{}}
 	p.Span = max(len(p.Checks), 1)
 	p.Title = "pgchaos report: " + filepath.Base(filepath.Clean(run.Dir))
+	p.ResultsNotes = run.ResultsNotes
+	if r := run.Results; r != nil {
+		p.ResultsFile = fmt.Sprintf("%s version %d", ResultsFile, r.Version)
+		p.Software = r.softwareRows()
+		for _, s := range r.Settings() {
+			v := s.Value
+			if v == "" {
+				v = fmt.Sprintf("not recorded (results.json version %d)", r.Version)
+			}
+			p.Settings = append(p.Settings, [2]string{s.Name, v})
+		}
+	}
 	worst := history.Pass
 	for i := range run.Trials {
 		t := &run.Trials[i]
@@ -136,7 +155,11 @@ func Render(w io.Writer, run Run) error {
 			}
 		}
 		p.Rows = append(p.Rows, row)
-		p.Trials = append(p.Trials, buildTrial(t, id))
+		pt := buildTrial(t, id)
+		if r, ok := run.Result(t); ok {
+			pt.Meta = append(pt.Meta, resultMeta(run.Results, r)...)
+		}
+		p.Trials = append(p.Trials, pt)
 	}
 	p.Overall = statusCell(worst, "", "")
 	if len(run.Trials) == 0 {
@@ -225,6 +248,22 @@ func buildTrial(t *Trial, id string) pageTrial {
 		pt.Meta = append(pt.Meta, [2]string{fmt.Sprintf("node %d", i), strings.TrimSpace(h.NodeName(history.NodeID(i)) + " sysid " + or(n.SystemID, "—"))})
 	}
 	return pt
+}
+
+// resultMeta is what results.json says of a trial's run: operator,
+// replication, the cluster and its PostgreSQL version.
+func resultMeta(rs *Results, r Result) [][2]string {
+	out := [][2]string{{"operator, replication", r.Operator + ", " + r.Replication}}
+	if s := rs.Software; s != nil && s.OperatorVersion != "" {
+		out[0][1] = r.Operator + " " + s.OperatorVersion + ", " + r.Replication
+	}
+	if c, ok := rs.Cluster(r.Replication); ok {
+		out = append(out, [2]string{"cluster", c.Summary()})
+	}
+	if s := rs.Software; s != nil && s.Kubernetes != "" {
+		out = append(out, [2]string{"Kubernetes", s.Kubernetes})
+	}
+	return out
 }
 
 func seedText(s int64) string {

@@ -29,6 +29,39 @@ type Run struct {
 	Dir string
 	// Trials are in the order they ran (by start time, then name).
 	Trials []Trial
+	// Results is the run's results.json (written by pgchaos run), nil when
+	// it has none; ResultsNotes say what could not be read of it (a newer
+	// version, an unreadable file: the report is rendered anyway).
+	Results      *Results
+	ResultsNotes []string
+}
+
+// readResults attaches DIR/results.json, if any, to the run. A file that
+// cannot be read is a note, never a failure of the report.
+func (run *Run) readResults() {
+	r, notes, err := LoadResults(run.Dir)
+	switch {
+	case errors.Is(err, ErrNoResults):
+		return
+	case err != nil:
+		run.ResultsNotes = append(run.ResultsNotes, fmt.Sprintf("%s could not be read (%v): the run's versions and budgets are not shown", ResultsFile, err))
+		return
+	}
+	run.Results, run.ResultsNotes = r, notes
+}
+
+// Result returns the result results.json records for a trial (matched by
+// its directory), if any.
+func (run *Run) Result(t *Trial) (Result, bool) {
+	if run.Results == nil {
+		return Result{}, false
+	}
+	for _, r := range run.Results.Trials {
+		if r.Dir != "" && (filepath.Base(filepath.Clean(r.Dir)) == filepath.Base(filepath.Clean(t.Dir)) || r.Dir == t.Dir) {
+			return r, true
+		}
+	}
+	return Result{}, false
 }
 
 // Trial is one trial directory and its verdicts.
@@ -102,6 +135,7 @@ func LoadRun(dir string) (Run, error) {
 		}
 		t.release()
 		run.Trials = []Trial{t}
+		run.readResults()
 		return run, nil
 	}
 	if err := run.addTrials(dir, "", 2); err != nil {
@@ -118,6 +152,7 @@ func LoadRun(dir string) (Run, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
+	run.readResults()
 	return run, nil
 }
 

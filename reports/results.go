@@ -75,6 +75,15 @@ type Summary struct {
 	UnavailMax  float64 `json:"unavailable_max_s"`
 }
 
+// ResultsFormat is the "format" of every results.json.
+const ResultsFormat = "pgchaos-results"
+
+// ResultsVersion is the results.json version this package writes, and the
+// newest it reads. Version 1 had Environment, Versions (a flat map), Trials
+// and Summaries; version 2 adds Budgets, Software and Clusters. A newer
+// version is read as far as its fields are known, with a note.
+const ResultsVersion = 2
+
 // Results is the content of results.json.
 type Results struct {
 	Format  string    `json:"format"`
@@ -83,13 +92,87 @@ type Results struct {
 	// Environment and Versions describe where and with what the run happened.
 	Environment map[string]string `json:"environment"`
 	Versions    map[string]string `json:"versions"`
-	Trials      []Result          `json:"trials"`
-	Summaries   []Summary         `json:"summaries"`
+	// Budgets are the budgets and schedule every trial ran and was judged
+	// with (version 2; nil in version 1).
+	Budgets *Budgets `json:"budgets,omitempty"`
+	// Software names the version of everything involved (version 2; read
+	// from Versions for version 1).
+	Software *Software `json:"software,omitempty"`
+	// Clusters summarises the Postgres cluster of each replication mode
+	// (version 2).
+	Clusters  []ClusterInfo `json:"clusters,omitempty"`
+	Trials    []Result      `json:"trials"`
+	Summaries []Summary     `json:"summaries"`
 }
 
-// NewResults starts the results of a run.
+// Budgets are what a run's trials were driven and judged by: two runs are
+// comparable only when these are equal.
+type Budgets struct {
+	// RTO: an unavailability window longer than this fails.
+	RTO time.Duration `json:"rto_budget_ns"`
+	// Replication: replicas must stream again within this.
+	Replication time.Duration `json:"replication_budget_ns"`
+	// WarmUp, Hold and CoolDown are the fault schedule: workload time before
+	// the fault, time the fault stays applied, workload time after the
+	// cluster is ready again.
+	WarmUp   time.Duration `json:"warm_up_ns"`
+	Hold     time.Duration `json:"hold_ns"`
+	CoolDown time.Duration `json:"cool_down_ns"`
+	// Clients and Rate are the workload's (Rate 0: unlimited).
+	Clients int     `json:"clients"`
+	Rate    float64 `json:"rate"`
+}
+
+// Software is the version of everything a run involved; empty fields were
+// not known.
+type Software struct {
+	PGChaos string `json:"pgchaos"`
+	// Kubernetes is the API server's version (discovery).
+	Kubernetes      string `json:"kubernetes,omitempty"`
+	Operator        string `json:"operator,omitempty"`
+	OperatorVersion string `json:"operator_version,omitempty"`
+	OperatorImage   string `json:"operator_image,omitempty"`
+	PostgresImage   string `json:"postgres_image,omitempty"`
+}
+
+// ClusterInfo summarises the Postgres cluster one replication mode ran on.
+type ClusterInfo struct {
+	Replication string `json:"replication"`
+	Namespace   string `json:"namespace,omitempty"`
+	Name        string `json:"name"`
+	Instances   int    `json:"instances"`
+	// Synchronous describes the synchronous replication ("" when async).
+	Synchronous string `json:"synchronous,omitempty"`
+	Storage     string `json:"storage,omitempty"`
+	// PostgreSQL is the server's version (SHOW server_version), or the
+	// image tag's with "(image tag)" when the server could not be asked.
+	PostgreSQL string `json:"postgresql,omitempty"`
+}
+
+// NewResults starts the results of a run (version ResultsVersion).
 func NewResults(started time.Time, env, versions map[string]string) *Results {
-	return &Results{Format: "pgchaos-results", Version: 1, Started: started, Environment: env, Versions: versions}
+	return &Results{Format: ResultsFormat, Version: ResultsVersion, Started: started, Environment: env, Versions: versions}
+}
+
+// Cluster returns the cluster of a replication mode, if recorded.
+func (r *Results) Cluster(replication string) (ClusterInfo, bool) {
+	for _, c := range r.Clusters {
+		if c.Replication == replication {
+			return c, true
+		}
+	}
+	return ClusterInfo{}, false
+}
+
+// SetCluster records (or replaces) the cluster of c.Replication.
+func (r *Results) SetCluster(c ClusterInfo) {
+	for i := range r.Clusters {
+		if r.Clusters[i].Replication == c.Replication {
+			r.Clusters[i] = c
+			return
+		}
+	}
+	r.Clusters = append(r.Clusters, c)
 }
 
 // Add records a trial and refreshes the summaries.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/reports"
@@ -15,16 +16,16 @@ import (
 func newReportCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report",
-		Short: "Reports people read: the HTML scorecard and timelines, a Markdown summary",
+		Short: "Reports people read: the HTML scorecard and timelines, a Markdown summary, runs compared",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return usageErr("report: unknown subcommand %q (use 'pgchaos report render DIR' or 'pgchaos report summary DIR')", args[0])
+				return usageErr("report: unknown subcommand %q (use 'pgchaos report render DIR', 'pgchaos report summary DIR' or 'pgchaos report compare DIR... -o FILE')", args[0])
 			}
-			return usageErr("report: give a subcommand: 'pgchaos report render DIR [-o FILE]' or 'pgchaos report summary DIR'")
+			return usageErr("report: give a subcommand: 'pgchaos report render DIR [-o FILE]', 'pgchaos report summary DIR' or 'pgchaos report compare DIR... -o FILE'")
 		},
 		RunE: func(*cobra.Command, []string) error { return nil },
 	}
-	cmd.AddCommand(newReportRenderCmd(), newReportSummaryCmd())
+	cmd.AddCommand(newReportRenderCmd(), newReportSummaryCmd(), newReportCompareCmd())
 	return cmd
 }
 
@@ -59,8 +60,9 @@ func newReportRenderCmd() *cobra.Command {
 the --out of 'pgchaos selftest'; one more level, scenario/trial, is read
 too), with each trial's verdict.json when it has one, and writes one HTML file that opens from disk with no network access:
 the scorecard, a timeline chart per trial, the evidence of each failed
-verdict, the timeline history and how each trial was run. A trial without
-verdict.json is shown as not checked.
+verdict, the timeline history and how each trial was run, and when DIR holds
+results.json (from 'pgchaos run', any version) the run's versions, budgets
+and schedule. A trial without verdict.json is shown as not checked.
 Exit codes: 0 written, 2 bad input or the file could not be written.`,
 		Args: oneDir("render"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -105,6 +107,100 @@ Exit codes: 0 printed, 2 bad input.`,
 	}
 }
 
+func newReportCompareCmd() *cobra.Command {
+	var out string
+	var allow bool
+	cmd := &cobra.Command{
+		Use:   "compare DIR... -o FILE [--allow-mismatch]",
+		Short: "Write one HTML comparison of runs (operators, async vs sync) side by side",
+		Long: `Reads results.json of each run directory DIR (as written by 'pgchaos run';
+any version so far) and writes FILE: one self-contained HTML file with a
+column per configuration (run, operator, replication mode) and a row per
+scenario and verdict: status and figures (lost writes, seconds unavailable;
+p50/p95/max over repeated trials), the cells where the configurations differ
+outlined, and which configuration held every expectation. One DIR with both
+asynchronous and synchronous trials compares the two. When FILE ends in .md,
+FILE is Markdown and the HTML goes next to it (same name, .html).
+Refuses runs whose scenarios, budgets or schedule differ (RTO and replication
+budgets, warm-up, hold, cool-down, clients, rate) unless --allow-mismatch,
+which compares them with a warning listing the differences.
+Exit codes: 0 written, 2 bad input, runs not comparable, or the file could
+not be written.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("report compare: give one or more run directories (each with results.json from 'pgchaos run')")
+			}
+			if out == "" {
+				return usageErr("report compare: -o FILE is required (FILE.html, or FILE.md for Markdown plus FILE.html)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return compareRuns(cmd, args, out, allow)
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write: .html, or .md for Markdown (the HTML is then written next to it)")
+	cmd.Flags().BoolVar(&allow, "allow-mismatch", false, "compare runs whose scenarios or budgets differ, with a warning listing the differences")
+	return cmd
+}
+
+// compareRuns is 'report compare': every failure is bad input (exit 2).
+func compareRuns(cmd *cobra.Command, dirs []string, out string, allow bool) error {
+	for _, d := range dirs {
+		if st, err := os.Stat(d); err != nil {
+			return usageErr("report compare: run directory %s: %v", d, err)
+		} else if !st.IsDir() {
+			return usageErr("report compare: %s is not a directory (give run directories, each with results.json)", d)
+		}
+	}
+	runs, err := reports.LoadRunResults(dirs)
+	switch {
+	case errors.Is(err, reports.ErrNoResults):
+		return usageErr("report compare: %v (give the --out directory of 'pgchaos run')", err)
+	case err != nil:
+		return usageErr("report compare: %v", err)
+	}
+	cmp, err := reports.Compare(runs, reports.CompareOptions{AllowMismatch: allow})
+	switch {
+	case errors.Is(err, reports.ErrMismatch):
+		return usageErr("report compare: %v (give --allow-mismatch to compare them anyway, with a warning)", err)
+	case err != nil:
+		return usageErr("report compare: %v", err)
+	}
+	htmlOut := out
+	if strings.EqualFold(filepath.Ext(out), ".md") {
+		htmlOut = strings.TrimSuffix(out, filepath.Ext(out)) + ".html"
+		var md bytes.Buffer
+		if err := cmp.Markdown(&md); err != nil {
+			return usageErr("report compare: %v", err)
+		}
+		if err := writeFileAtomic(out, md.Bytes()); err != nil {
+			return usageErr("report compare: %v", err)
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "wrote %s\n", out)
+	}
+	var page bytes.Buffer
+	if err := cmp.HTML(&page); err != nil {
+		return usageErr("report compare: %v", err)
+	}
+	if err := writeFileAtomic(htmlOut, page.Bytes()); err != nil {
+		return usageErr("report compare: %v", err)
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d configurations: %s)\n", htmlOut, len(cmp.Configs), configLabels(cmp))
+	for _, m := range cmp.Mismatches {
+		fmt.Fprintf(cmd.ErrOrStderr(), "warning: %s\n", m)
+	}
+	return nil
+}
+
+func configLabels(c *reports.Comparison) string {
+	var l []string
+	for _, cfg := range c.Configs {
+		l = append(l, cfg.Label())
+	}
+	return strings.Join(l, ", ")
+}
+
 // writeReport renders run into out through a temporary file, so a reader
 // never sees half a report.
 func writeReport(run reports.Run, out string) error {
@@ -112,8 +208,13 @@ func writeReport(run reports.Run, out string) error {
 	if err := reports.Render(&buf, run); err != nil {
 		return err
 	}
+	return writeFileAtomic(out, buf.Bytes())
+}
+
+// writeFileAtomic writes b to out through a temporary file.
+func writeFileAtomic(out string, b []byte) error {
 	tmp := out + ".tmp"
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", out, err)
 	}
 	if err := os.Rename(tmp, out); err != nil {

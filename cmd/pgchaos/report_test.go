@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/reports"
 )
 
 // copyTrial copies a saved trial of the reports package into dir.
@@ -101,4 +102,102 @@ func TestReportBadInput(t *testing.T) {
 	fine := filepath.Join(dir, "fine")
 	copyTrial(t, "async-failover", fine)
 	wantBadInput(t, "writing", "report", "render", fine, "-o", filepath.Join(dir, "no", "such", "dir", "r.html"))
+}
+
+// TestReportCompare: the saved CloudNativePG run (async and sync in one
+// directory), as HTML and as Markdown plus HTML; two runs with different
+// budgets are refused (exit 2, one line) unless --allow-mismatch.
+func TestReportCompare(t *testing.T) {
+	saved := filepath.Join("..", "..", "reports", "testdata")
+	v1, v2 := filepath.Join(saved, "cnpg-v1"), filepath.Join(saved, "cnpg-v2")
+	out := filepath.Join(t.TempDir(), "cmp.html")
+	code, stdout, stderr := runCLI(t, "report", "compare", v1, "-o", out)
+	if code != exitOK {
+		t.Fatalf("compare: exit %d, stderr %q", code, stderr)
+	}
+	if !strings.Contains(stdout, "2 configurations: cnpg-v1 · cnpg · async, cnpg-v1 · cnpg · sync") {
+		t.Errorf("compare printed %q", stdout)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(b), `<table class="scorecard compare">`) {
+		t.Fatalf("compare wrote no comparison: %v", err)
+	}
+	md := filepath.Join(t.TempDir(), "cmp.md")
+	if code, stdout, stderr := runCLI(t, "report", "compare", v2, "-o", md); code != exitOK || !strings.Contains(stdout, "cmp.html") {
+		t.Fatalf("compare -o .md: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if b, err := os.ReadFile(md); err != nil || !strings.Contains(string(b), "✗ **FAIL** 614 lost **▲ +614 lost vs best**") {
+		t.Errorf("Markdown: %v\n%s", err, b)
+	}
+	if _, err := os.Stat(strings.TrimSuffix(md, ".md") + ".html"); err != nil {
+		t.Errorf("no HTML next to the Markdown: %v", err)
+	}
+
+	// A run whose RTO budget differs.
+	other := filepath.Join(t.TempDir(), "slow")
+	if err := os.MkdirAll(other, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(filepath.Join(v2, "results.json"))
+	slow := strings.Replace(string(b), `"rto_budget_ns": 30000000000`, `"rto_budget_ns": 45000000000`, 1)
+	if err := os.WriteFile(filepath.Join(other, "results.json"), []byte(slow), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantBadInput(t, "RTO budget differs: cnpg-v2 30s, slow 45s", "report", "compare", v2, other, "-o", out)
+	wantBadInput(t, "--allow-mismatch", "report", "compare", v2, other, "-o", out)
+	code, _, stderr = runCLI(t, "report", "compare", v2, other, "-o", out, "--allow-mismatch")
+	if code != exitOK || !strings.Contains(stderr, "warning: RTO budget differs") {
+		t.Fatalf("--allow-mismatch: exit %d, stderr %q", code, stderr)
+	}
+	if b, _ := os.ReadFile(out); !strings.Contains(string(b), "not comparable as they stand") {
+		t.Error("--allow-mismatch: no warning in the comparison")
+	}
+}
+
+func TestReportCompareBadInput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "cmp.html")
+	v1 := filepath.Join("..", "..", "reports", "testdata", "cnpg-v1")
+	wantBadInput(t, "give one or more run directories", "report", "compare", "-o", out)
+	wantBadInput(t, "-o FILE is required", "report", "compare", v1)
+	wantBadInput(t, "no such file", "report", "compare", filepath.Join(dir, "absent"), "-o", out)
+	wantBadInput(t, "no results.json", "report", "compare", dir, "-o", out)
+	wantBadInput(t, "is not a directory", "report", "compare", filepath.Join(v1, "results.json"), "-o", out)
+	bad := filepath.Join(dir, "bad")
+	if err := os.MkdirAll(bad, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bad, "results.json"), []byte(`{"format":"pgchaos-ledger"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	wantBadInput(t, "not a results file", "report", "compare", bad, "-o", out)
+	// Scenario sets differ: a run of one scenario against five.
+	one := filepath.Join(dir, "one")
+	if err := os.MkdirAll(one, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	r, _, err := reports.LoadResults(v1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Trials = r.Trials[:1]
+	if err := reports.WriteJSON(filepath.Join(one, "results.json"), r); err != nil {
+		t.Fatal(err)
+	}
+	wantBadInput(t, "scenarios differ: one · cnpg · async lacks replica-pod-delete", "report", "compare", one, v1, "-o", out)
+	wantBadInput(t, "writing", "report", "compare", v1, "-o", filepath.Join(dir, "no", "such", "dir", "c.html"))
+}
+
+func TestImageTagVersion(t *testing.T) {
+	for image, want := range map[string]string{
+		"pgchaos.local/postgresql:15-0c5e5e3cc505": "15",
+		"ghcr.io/cloudnative-pg/postgresql:16.4":   "16.4",
+		"localhost:5000/postgresql":                "",
+		"postgres:latest":                          "",
+		"":                                         "",
+	} {
+		if got := imageTagVersion(image); got != want {
+			t.Errorf("%q: %q, want %q", image, got, want)
+		}
+	}
 }

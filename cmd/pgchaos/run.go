@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -188,6 +189,10 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	results := reports.NewResults(started, map[string]string{
 		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
 	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
+	results.Budgets = runBudgets(f)
+	results.Software = &reports.Software{PGChaos: version, Kubernetes: kubeVersion(kc, p), Operator: f.operator,
+		OperatorVersion: f.version, OperatorImage: orText(f.operatorImage, "the release manifest's"),
+		PostgresImage: orText(f.pgImage, "the operator's default")}
 	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1
 	kindName := ""
 	if onKind {
@@ -231,10 +236,104 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	} else {
 		fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
 	}
+	if len(modes) > 1 {
+		if path, err := compareModes(f.out, results); err != nil {
+			fmt.Fprintf(cmd.ErrOrStderr(), "comparison not written: %v\n", err)
+		} else {
+			fmt.Fprintf(cmd.OutOrStdout(), "async vs sync: %s\n", path)
+		}
+	}
 	if worst == history.Failed {
 		return &exitError{code: exitFailed}
 	}
 	return nil
+}
+
+// runBudgets is what every trial of the run is driven and judged by, as
+// results.json records it (zero budgets are the checkers' defaults).
+func runBudgets(f runFlags) *reports.Budgets {
+	pos := func(d, dflt time.Duration) time.Duration {
+		if d <= 0 {
+			return dflt
+		}
+		return d
+	}
+	return &reports.Budgets{
+		RTO: pos(f.check.RTOBudget, assert.DefaultRTOBudget), Replication: pos(f.check.ReplicationBudget, assert.DefaultReplicationBudget),
+		WarmUp: f.sched.WarmUp, Hold: f.sched.Hold, CoolDown: f.sched.CoolDown, Clients: f.clients, Rate: f.rate,
+	}
+}
+
+// kubeVersion is the API server's version ("" when discovery fails: the
+// run goes on, results.json says "not recorded").
+func kubeVersion(kc *kube.Client, p *stepPrinter) string {
+	v, err := kc.CS.Discovery().ServerVersion()
+	if err != nil {
+		p.line(fmt.Sprintf("Kubernetes version not recorded: %v", err))
+		return ""
+	}
+	return v.GitVersion
+}
+
+// clusterInfo summarises the cluster of one replication mode for
+// results.json, with its PostgreSQL version asked through dsn (or, when the
+// server does not answer, read from the image tag).
+func clusterInfo(ctx context.Context, spec operators.ClusterSpec, mode, dsn string, p *stepPrinter) reports.ClusterInfo {
+	ci := reports.ClusterInfo{Replication: mode, Namespace: spec.Namespace, Name: spec.Name, Instances: spec.Instances, Storage: spec.StorageSize}
+	if spec.Synchronous {
+		ci.Synchronous = "quorum ANY 1, data durability required"
+	}
+	v, err := workload.ServerVersion(ctx, dsn, 10*time.Second)
+	switch {
+	case err == nil:
+		ci.PostgreSQL = v
+	case imageTagVersion(spec.Image) != "":
+		ci.PostgreSQL = imageTagVersion(spec.Image) + " (image tag)"
+		p.line(fmt.Sprintf("PostgreSQL version of %s from its image tag: %v", spec.Ref, err))
+	default:
+		p.line(fmt.Sprintf("PostgreSQL version of %s not recorded: %v", spec.Ref, err))
+	}
+	return ci
+}
+
+// imageTagVersion reads the version of an image's tag: "15" from
+// "pgchaos.local/postgresql:15-0c5e5e3cc505", "16.4" from
+// "ghcr.io/cloudnative-pg/postgresql:16.4" ("" without a tag).
+func imageTagVersion(image string) string {
+	i := strings.LastIndexByte(image, ':')
+	if i < 0 || strings.Contains(image[i:], "/") {
+		return ""
+	}
+	tag := image[i+1:]
+	if j := strings.IndexAny(tag, "-@"); j >= 0 {
+		tag = tag[:j]
+	}
+	if tag == "" || tag[0] < '0' || tag[0] > '9' {
+		return ""
+	}
+	return tag
+}
+
+func orText(s, dflt string) string {
+	if s == "" {
+		return dflt
+	}
+	return s
+}
+
+// compareModes writes DIR/compare.html: the run's replication modes side by
+// side (what 'pgchaos report compare DIR' writes).
+func compareModes(dir string, r *reports.Results) (string, error) {
+	cmp, err := reports.Compare([]reports.RunResults{{Dir: dir, Results: r}}, reports.CompareOptions{AllowMismatch: true})
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	if err := cmp.HTML(&b); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "compare.html")
+	return out, writeFileAtomic(out, b.Bytes())
 }
 
 func targetName(f runFlags) string {
@@ -287,6 +386,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	if err != nil {
 		return history.Undecided, bad("%v", err)
 	}
+	results.SetCluster(clusterInfo(ctx, spec, mode, prov.ReadWriteDSN, p))
 	worst := history.Pass
 	for _, fault := range chosen {
 		aenv := fenv
