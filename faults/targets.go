@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sort"
 	"strings"
 
@@ -101,7 +102,19 @@ var (
 	}}
 	// SyncStandby is one standby the primary currently counts for
 	// synchronous commit (pg_stat_replication.sync_state sync or quorum).
-	SyncStandby = Targeting{Name: "a synchronous standby", Pick: pickSyncStandby, Available: needExec}
+	SyncStandby = Targeting{Name: "a synchronous standby", Pick: pickSyncStandby, Available: func(ctx context.Context, env Env) error {
+		if err := needExec(ctx, env); err != nil {
+			return err
+		}
+		if env.Cluster == nil {
+			return errors.New("needs a cluster to ask for its synchronous standbys")
+		}
+		if env.Rand == nil {
+			env.Rand = rand.New(rand.NewPCG(1, 1)) // the pick is thrown away
+		}
+		_, err := pickSyncStandby(ctx, env)
+		return err
+	}}
 )
 
 // syncQuery lists the standbys that count for synchronous commit.

@@ -4,10 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
+	"path/filepath"
 	"testing"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/suites"
 )
 
@@ -21,6 +27,45 @@ type suite struct {
 	env    suites.Env
 	runID  string
 	target suites.Target
+	// faults is the faults' environment; the node agent is installed the
+	// first time a spec's fault needs it (agentDone uninstalls it).
+	faults    faults.Env
+	agentDone func(context.Context)
+}
+
+// faultEnv returns the faults' environment for f, installing the node agent
+// first if f needs it and it is not there yet.
+func (s *suite) faultEnv(ctx context.Context, f faults.Fault) faults.Env {
+	if !faults.InfoOf(f).Needs.Agent || s.faults.Agent != nil {
+		return s.faults
+	}
+	By("installing the pgchaos node agent (fault " + f.Name() + " needs it)")
+	env, done, err := scenario.PrepareFaults(ctx, s.faultOptions([]faults.Fault{f}))
+	Expect(err).NotTo(HaveOccurred())
+	s.faults, s.agentDone = env, done // uninstalled by the suite's AfterAll
+	return s.faults
+}
+
+func (s *suite) faultOptions(chosen []faults.Fault) scenario.FaultEnvOptions {
+	kind := ""
+	if s.env.OnKind() {
+		kind = s.env.KindName
+	}
+	return scenario.FaultEnvOptions{Kube: s.target.Kube, RunID: s.runID, Kind: kind, Self: pgchaosBinary(),
+		AgentImage: os.Getenv("PGCHAOS_AGENT_IMAGE"), Chosen: chosen,
+		Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment},
+		Progress: func(l string) { GinkgoWriter.Println(l) }}
+}
+
+// pgchaosBinary is the static pgchaos binary the agent image and the kind
+// host's watchdog are made of: $PGCHAOS_BIN, else bin/pgchaos of the
+// repository (make build).
+func pgchaosBinary() string {
+	if b := os.Getenv("PGCHAOS_BIN"); b != "" {
+		return b
+	}
+	b, _ := filepath.Abs(filepath.Join("..", "..", "bin", "pgchaos"))
+	return b
 }
 
 // The suite's state lives in the closure of the specs; see cnpg_test.go.
@@ -39,4 +84,6 @@ func setupSuite(ctx context.Context, s *suite) {
 	Expect(err).NotTo(HaveOccurred())
 	By("installing CloudNativePG")
 	Expect(s.target.Operator.Install(ctx)).To(Succeed())
+	s.faults, _, err = scenario.PrepareFaults(ctx, s.faultOptions(nil))
+	Expect(err).NotTo(HaveOccurred())
 }
