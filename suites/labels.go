@@ -22,6 +22,9 @@ const (
 	LabelSmoke = "smoke"
 	// LabelSlow marks specs that take more than a few minutes.
 	LabelSlow = "slow"
+	// LabelLeftovers marks specs that kill the harness during a fault and
+	// prove nothing outlives it.
+	LabelLeftovers = "leftovers"
 )
 
 // FaultLabel maps a fault name (faults.All) to its label.
