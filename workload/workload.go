@@ -254,6 +254,40 @@ type session struct {
 	conn *pgx.Conn
 	node history.NodeID
 	name string
+	// params are the write's three text parameters, reused between writes.
+	params [3][]byte
+}
+
+// insertStmt names the prepared write on each connection.
+const insertStmt = "pgchaos_write"
+
+// write sends one INSERT through the prepared statement at the protocol
+// level (text parameters and results, no pgx type layer: the client's CPU
+// per write is the harness's throughput limit on a small machine) and
+// returns the RETURNING values.
+func (s *session) write(run, id int64, client uint32) (lsnText, walfile string, clock int64, err error) {
+	s.params[0] = strconv.AppendInt(s.params[0][:0], run, 10)
+	s.params[1] = strconv.AppendInt(s.params[1][:0], id, 10)
+	s.params[2] = strconv.AppendUint(s.params[2][:0], uint64(client), 10)
+	rr := s.conn.PgConn().ExecPrepared(context.Background(), insertStmt, s.params[:], nil, nil)
+	rows := 0
+	for rr.NextRow() {
+		v := rr.Values()
+		if rows == 0 && len(v) == 3 {
+			lsnText, walfile = string(v[0]), string(v[1])
+			clock, err = strconv.ParseInt(string(v[2]), 10, 64)
+		}
+		rows++
+	}
+	if _, cerr := rr.Close(); cerr != nil {
+		return "", "", 0, cerr
+	}
+	if err != nil || rows != 1 {
+		// The write committed (the statement succeeded) but the evidence is
+		// unreadable: the caller records it as unknown.
+		return "", "", 0, fmt.Errorf("reading commit evidence: %d rows, clock: %v", rows, err)
+	}
+	return lsnText, walfile, clock, nil
 }
 
 func (w *Workload) client(ctx context.Context, id uint32) error {
@@ -295,7 +329,7 @@ func (w *Workload) client(ctx context.Context, id uint32) error {
 		deadline := time.Now().Add(w.cfg.OpTimeout)
 		if s == nil {
 			cctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), deadline)
-			s, err = w.connect(cctx, w.conns[int(id)%len(w.conns)])
+			s, err = w.connect(cctx, w.conns[int(id)%len(w.conns)], insert)
 			cancel()
 			if err != nil {
 				err = errNotSent{err}
@@ -310,7 +344,7 @@ func (w *Workload) client(ctx context.Context, id uint32) error {
 			// write past it fails with a timeout: unknown.
 			err = s.conn.PgConn().Conn().SetDeadline(deadline)
 			if err == nil {
-				err = s.conn.QueryRow(context.Background(), insert, w.cfg.Run, opID, int32(id)).Scan(&lsnText, &walfile, &clock)
+				lsnText, walfile, clock, err = s.write(w.cfg.Run, opID, id)
 			} else {
 				err = errNotSent{err}
 			}
@@ -377,9 +411,13 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 }
 
 // connect opens a connection and records the server it reached.
-func (w *Workload) connect(ctx context.Context, cc *pgx.ConnConfig) (*session, error) {
+func (w *Workload) connect(ctx context.Context, cc *pgx.ConnConfig, insert string) (*session, error) {
 	conn, err := pgx.ConnectConfig(ctx, cc)
 	if err != nil {
+		return nil, err
+	}
+	if _, err := conn.PgConn().Prepare(ctx, insertStmt, insert, nil); err != nil {
+		_ = conn.Close(context.Background())
 		return nil, err
 	}
 	n, err := Identify(ctx, conn)
