@@ -2,6 +2,10 @@ package faults
 
 import "time"
 
+// longHold keeps a fault applied long enough for an operator to notice a
+// lost primary or node and act (the kubelet reports a node lost after 40 s).
+const longHold = 60 * time.Second
+
 // The faults. Each is a target composed with a mechanism; All lists them.
 var (
 	// PrimaryPodDelete deletes the primary's pod with grace period 0.
@@ -33,14 +37,17 @@ var (
 
 	// PrimaryFreeze SIGSTOPs every PostgreSQL process of the primary.
 	PrimaryFreeze Fault = fault{name: "primary-freeze", target: Primary, mech: freeze{},
+		hold:    longHold,
 		summary: "the primary hangs (SIGSTOP) while its pod looks alive"}
 	// PrimaryIsolateFromReplicas cuts the primary from the other instances;
 	// clients still reach it.
 	PrimaryIsolateFromReplicas Fault = fault{name: "primary-isolate-from-replicas", target: Primary, mech: partition{shape: cutPeers},
 		keepsPrimary: true,
+		hold:         longHold,
 		summary:      "the primary loses its replicas but not its clients"}
 	// PrimaryIsolate cuts the primary from everything, the Kubernetes API included.
 	PrimaryIsolate Fault = fault{name: "primary-isolate", target: Primary, mech: partition{shape: cutAll},
+		hold:    longHold,
 		summary: "the primary is cut from everything, the API included: it must fence itself"}
 	// ReplicaIsolate cuts a replica from everything.
 	ReplicaIsolate Fault = fault{name: "replica-isolate", target: AnyReplica, mech: partition{shape: cutAll},
@@ -49,19 +56,24 @@ var (
 	// PrimaryClientsCut cuts the clients from the primary (its replicas still stream).
 	PrimaryClientsCut Fault = fault{name: "primary-clients-cut", target: Primary, mech: partition{shape: cutClients},
 		keepsPrimary: true,
+		hold:         longHold,
 		summary:      "clients lose the primary while it still replicates"}
 
 	// PrimaryNodeIsolate cuts the primary's kind node from the cluster network.
 	PrimaryNodeIsolate Fault = fault{name: "primary-node-isolate", target: PrimaryNode, mech: nodeIsolate{},
+		hold:    longHold,
 		summary: "the primary's whole node drops off the network"}
 	// PrimaryNodeStop stops the primary's kind node container (graceful shutdown).
 	PrimaryNodeStop Fault = fault{name: "primary-node-stop", target: PrimaryNode, mech: nodeAction{action: "node-stop"},
+		hold:    longHold,
 		summary: "the primary's node shuts down"}
 	// PrimaryNodeKill kills the primary's kind node container.
 	PrimaryNodeKill Fault = fault{name: "primary-node-kill", target: PrimaryNode, mech: nodeAction{action: "node-kill"},
+		hold:    longHold,
 		summary: "the primary's node loses power"}
 	// PrimaryNodeFreeze pauses the primary's kind node container.
 	PrimaryNodeFreeze Fault = fault{name: "primary-node-freeze", target: PrimaryNode, mech: nodeAction{action: "node-pause"},
+		hold:    longHold,
 		summary: "the primary's node freezes (docker pause) and comes back"}
 
 	// OperatorDownPrimaryPodDelete deletes the primary's pod while the operator is scaled to zero.
@@ -88,5 +100,6 @@ var (
 		summary:      "correlated loss: every replica cut off (synchronous commits must stall, not lie)"}
 	// PrimaryAndReplicaNodeStop stops the kind nodes of the primary and of a replica at once.
 	PrimaryAndReplicaNodeStop Fault = fault{name: "primary-and-replica-node-stop", target: PrimaryAndReplicaNodes, mech: nodeAction{action: "node-stop"},
+		hold:    longHold,
 		summary: "correlated loss: two nodes shut down at once"}
 )

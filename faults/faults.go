@@ -106,6 +106,9 @@ type Info struct {
 	Name, Target, Mechanism, Summary string
 	// Needs is what the mechanism needs beyond the Kubernetes API.
 	Needs Needs
+	// Hold is how long the fault should stay applied by default (zero: the
+	// run's schedule decides).
+	Hold time.Duration
 }
 
 // Needs are the mechanism's requirements beyond the Kubernetes API.
@@ -176,6 +179,10 @@ type fault struct {
 	// keepsPrimary: the operator can still reach the primary, so no
 	// failover is expected, but writes may stall for the whole fault.
 	keepsPrimary bool
+	// hold, when set, is how long the fault should stay applied unless the
+	// user says otherwise: long enough for the operator to react (a node
+	// is declared lost only after tens of seconds).
+	hold time.Duration
 }
 
 // spareStall bounds the stall of writes a fault that spares the primary may
@@ -226,7 +233,7 @@ type mechanism interface {
 func (f fault) Name() string { return f.name }
 
 func (f fault) Info() Info {
-	return Info{Name: f.name, Target: f.target.Name, Mechanism: f.mech.kind(), Summary: f.summary, Needs: f.mech.needs()}
+	return Info{Name: f.name, Target: f.target.Name, Mechanism: f.mech.kind(), Summary: f.summary, Needs: f.mech.needs(), Hold: f.hold}
 }
 
 func (f fault) Available(ctx context.Context, env Env) error {

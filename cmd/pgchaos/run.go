@@ -389,8 +389,12 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	results.SetCluster(clusterInfo(ctx, spec, mode, prov.ReadWriteDSN, p))
 	worst := history.Pass
 	for _, fault := range chosen {
+		sched := f.sched
+		if h := faults.InfoOf(fault).Hold; h > 0 && !cmd.Flags().Changed("hold") {
+			sched.Hold = h // long enough for the operator to react; --hold overrides
+		}
 		aenv := fenv
-		aenv.Kube, aenv.Cluster, aenv.Hold = kc, prov.Cluster, f.sched.Hold
+		aenv.Kube, aenv.Cluster, aenv.Hold = kc, prov.Cluster, sched.Hold
 		if err := fault.Available(ctx, aenv); err != nil {
 			if single {
 				return history.Undecided, bad("fault %s is not available here: %v", fault.Name(), err)
@@ -424,7 +428,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 					Seed:     seed,
 					Version:  version,
 				},
-				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: f.sched, Final: prov.Final,
+				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: sched, Final: prov.Final,
 				RWService: prov.Exposure.Services[0], Progress: p.line, Env: fenv,
 			}
 			outc, err := scenario.RunFaulted(ctx, plan)

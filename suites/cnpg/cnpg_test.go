@@ -98,6 +98,10 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 	By(fmt.Sprintf("running the workload with fault %s; trial in %s", f.Name(), dir))
 	sched := scenario.DefaultSchedule()
 	sched.ReadyTimeout = t.Recover
+	if h := faults.InfoOf(f).Hold; h > 0 {
+		sched.Hold = h
+	}
+	fenv.Hold = sched.Hold
 	out, err := scenario.RunFaulted(ctx, scenario.Plan{
 		Spec: scenario.Spec{Out: dir, Seed: s.env.Seed, Monitor: prov.Monitor, Command: "suites/cnpg " + CurrentSpecReport().FullText(),
 			Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: 4, Rate: 200, OpTimeout: 5 * time.Second}},
