@@ -28,12 +28,16 @@ type Schedule struct {
 	CoolDown time.Duration
 	// FinalTimeout bounds the final read of every instance.
 	FinalTimeout time.Duration
+	// Settle is how long the cluster must stay ready, with the same
+	// primary, before it counts as ready again: right after a fault the
+	// operator's status may still describe the cluster before it.
+	Settle time.Duration
 }
 
 // DefaultSchedule: 10 s warm-up, 5 s hold, up to 3 min to recover, 15 s cool-down.
 func DefaultSchedule() Schedule {
 	return Schedule{WarmUp: 10 * time.Second, Hold: 5 * time.Second, ReadyTimeout: 3 * time.Minute,
-		CoolDown: 15 * time.Second, FinalTimeout: time.Minute}
+		CoolDown: 15 * time.Second, FinalTimeout: time.Minute, Settle: 10 * time.Second}
 }
 
 // Plan is one faulted trial against an operator-managed cluster.
@@ -157,7 +161,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, fmt.Errorf("recovering %s: %w", p.Fault.Name(), err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.Schedule.ReadyTimeout)
-	rerr := p.Cluster.WaitReady(rctx)
+	rerr := waitSettled(rctx, p.Cluster, p.Schedule.Settle)
 	cancel()
 	out.Ready = tr.Since()
 	if rerr != nil {
@@ -172,6 +176,40 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, ctx.Err()
 	}
 	return out, nil
+}
+
+// waitSettled waits until the cluster is ready, then ready again settle
+// later with the same primary (a status written before the fault took
+// effect does not count), until ctx ends.
+func waitSettled(ctx context.Context, c operators.Cluster, settle time.Duration) error {
+	for {
+		if err := c.WaitReady(ctx); err != nil {
+			return err
+		}
+		if settle <= 0 {
+			return nil
+		}
+		before, err := operators.Primary(ctx, c)
+		if err != nil {
+			if !Sleep(ctx, time.Second) {
+				return ctx.Err()
+			}
+			continue
+		}
+		if !Sleep(ctx, settle) {
+			return ctx.Err()
+		}
+		if err := c.WaitReady(ctx); err != nil {
+			return err
+		}
+		after, err := operators.Primary(ctx, c)
+		if err == nil && after.Name == before.Name {
+			return nil
+		}
+		if !Sleep(ctx, time.Second) {
+			return ctx.Err()
+		}
+	}
 }
 
 // watchStages records the operator's view as events: a new primary label
