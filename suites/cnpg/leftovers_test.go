@@ -59,7 +59,7 @@ var _ = Describe("pgchaos leaves no chaos behind", Label(suites.LabelOperatorCNP
 		DeferCleanup(logf.Close)
 		cmd := exec.Command(pgchaosBinary(), "run", "--operator", "cnpg", "--replication", "async",
 			"--scenario", faults.PrimaryIsolate.Name(), "--hold", hold.String(), "--warm-up", "5s",
-			"--namespace", "pgchaos-leftovers", "--kind-name", env.KindName, "--skip-install", "--out", dir)
+			"--namespace", "pgchaos-leftovers", "--kind-name", env.KindName, "--out", dir)
 		cmd.Stdout, cmd.Stderr = logf, logf
 		Expect(cmd.Start()).To(Succeed())
 		DeferCleanup(func() { _ = cmd.Process.Kill(); _, _ = cmd.Process.Wait() })
