@@ -206,10 +206,7 @@ func (b *builder) goSteps(ctx context.Context) (deps, error) {
 	if err != nil {
 		return deps{}, err
 	}
-	coredns, err := b.scriptStep(ctx, "coredns", "gobuild.sh", map[string]string{
-		"MODULE": "github.com/coredns/coredns", "VERSION": v.CoreDNS, "PKG": "github.com/coredns/coredns",
-		"NAME": "coredns", "MODE": "require",
-	})
+	coredns, err := b.scriptStep(ctx, "coredns", "coredns.sh", map[string]string{"VERSION": v.CoreDNS})
 	if err != nil {
 		return deps{}, err
 	}
