@@ -52,6 +52,8 @@ type page struct {
 	Settings     [][2]string
 	ResultsNotes []string
 	ResultsFile  string
+	// Skipped lists the faults not run on the target, with the reason.
+	Skipped []Skip
 }
 
 // cell is one scorecard cell.
@@ -113,6 +115,7 @@ func Render(w io.Writer, run Run) error {
 	p.ResultsNotes = run.ResultsNotes
 	if r := run.Results; r != nil {
 		p.ResultsFile = fmt.Sprintf("%s version %d", ResultsFile, r.Version)
+		p.Skipped = r.Skipped
 		p.Software = r.softwareRows()
 		for _, s := range r.Settings() {
 			v := s.Value

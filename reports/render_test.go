@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgchaos/pgchaos/history"
 )
@@ -435,5 +436,27 @@ func TestRenderSparseTrials(t *testing.T) {
 	}
 	if !strings.Contains(md.String(), "? **UNKNOWN** no final state") {
 		t.Errorf("markdown: %s", md.String())
+	}
+}
+
+func TestRenderListsSkippedFaults(t *testing.T) {
+	run := loadTestRun(t)
+	run.Results = NewResults(time.Now(), nil, nil)
+	run.Results.Skipped = []Skip{{Scenario: "sync-standby-pod-delete", Replication: "async", Reason: "no synchronous standby <here>"}}
+	var buf bytes.Buffer
+	if err := Render(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if !strings.Contains(page, "Not run here") || !strings.Contains(page, "async-sync-standby-pod-delete</strong>: no synchronous standby &lt;here&gt;") {
+		t.Error("the skipped fault and its reason are not listed")
+	}
+	run.Results.Skipped = nil
+	buf.Reset()
+	if err := Render(&buf, run); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "Not run here") {
+		t.Error("a run without skipped faults lists some")
 	}
 }

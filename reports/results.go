@@ -103,6 +103,16 @@ type Results struct {
 	Clusters  []ClusterInfo `json:"clusters,omitempty"`
 	Trials    []Result      `json:"trials"`
 	Summaries []Summary     `json:"summaries"`
+	// Skipped are the faults asked for that could not run on the target,
+	// with the reason (version 2; absent when none).
+	Skipped []Skip `json:"skipped,omitempty"`
+}
+
+// Skip is a fault that was asked for and not run, and why.
+type Skip struct {
+	Scenario    string `json:"scenario"`
+	Replication string `json:"replication"`
+	Reason      string `json:"reason"`
 }
 
 // Budgets are what a run's trials were driven and judged by: two runs are

@@ -400,6 +400,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 				return history.Undecided, bad("fault %s is not available here: %v", fault.Name(), err)
 			}
 			p.line(fmt.Sprintf("skipping %s on %s: not available here: %v", fault.Name(), mode, err))
+			results.Skipped = append(results.Skipped, reports.Skip{Scenario: fault.Name(), Replication: mode, Reason: err.Error()})
 			continue
 		}
 		for i := 1; i <= f.repeat; i++ {
