@@ -1,0 +1,54 @@
+package faults
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/faults/iofs"
+)
+
+func TestOnIOFS(t *testing.T) {
+	if err := onIOFS(map[string]string{"pg-1": "pgchaos-iofs", "pg-2": "pgchaos-iofs"}); err != nil {
+		t.Fatalf("all on the class: %v", err)
+	}
+	err := onIOFS(map[string]string{"pg-1": "pgchaos-iofs", "pg-2": "standard", "pg-3": ""})
+	want := `the cluster's volumes are not on storage class pgchaos-iofs (run with --storage-class pgchaos-iofs): pg-2 on "standard", pg-3 on ""`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	if err := onIOFS(nil); err == nil || !strings.Contains(err.Error(), "no persistent volume claims") {
+		t.Fatalf("no claims: %v", err)
+	}
+}
+
+func TestStorageFaultAim(t *testing.T) {
+	slow := storageFault{spec: iofs.Spec{FsyncDelay: 50 * time.Millisecond}}.aim("pvc-1_db_pg-1/pgdata/pg_wal/")
+	if slow.DelayPrefix != "pvc-1_db_pg-1/pgdata/pg_wal/" || slow.ENOSPC || slow.ENOSPCPrefix != "" {
+		t.Errorf("slow aimed: %+v", slow)
+	}
+	full := storageFault{spec: iofs.Spec{ENOSPC: true}}.aim("pvc-1/pgdata/pg_wal/")
+	if full.ENOSPCPrefix != "pvc-1/pgdata/pg_wal/" || full.DelayPrefix != "" {
+		t.Errorf("full aimed: %+v", full)
+	}
+}
+
+func TestStorageFaultsNeedAgentAndClass(t *testing.T) {
+	for _, f := range []Fault{PrimaryWALSlow, PrimaryDataSlow, PrimaryWALFull} {
+		in := InfoOf(f)
+		if !in.Needs.Agent || !in.Needs.Storage {
+			t.Errorf("%s needs %+v", f.Name(), in.Needs)
+		}
+		err := f.Available(context.Background(), Env{})
+		if err == nil || !strings.Contains(err.Error(), "node agent") {
+			t.Errorf("%s without the agent: %v", f.Name(), err)
+		}
+	}
+	if x := ExpectOf(PrimaryWALSlow, true); !x.Heal || !x.NoFailover {
+		t.Errorf("slow WAL expectations %+v: want heal and no failover", x)
+	}
+	if x := ExpectOf(PrimaryWALFull, true); !x.Heal || x.NoFailover {
+		t.Errorf("full WAL expectations %+v: want heal only", x)
+	}
+}
