@@ -68,6 +68,11 @@ func prepareFaults(ctx context.Context, o faultEnvOptions) (faults.Env, func(con
 			return env, func(context.Context) {}, err
 		}
 	}
+	if needsStorage(o.chosen) {
+		if err := installStorageClass(ctx, o.kc, img, o.kind != "", o.say); err != nil {
+			return env, func(context.Context) {}, err
+		}
+	}
 	t := time.Now()
 	if err := agent.Install(ctx, o.kc, img, o.runID); err != nil {
 		return env, func(context.Context) {}, err
