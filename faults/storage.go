@@ -123,7 +123,17 @@ func volumeClasses(ctx context.Context, env Env, ins []operators.Instance) (map[
 }
 
 func (m storageFault) describe(h Hit) string {
-	return m.spec.String() + " → " + m.area.String() + " of " + h.Name() + " (pgchaos-iofs, cleared at the deadline by itself)"
+	var what []string
+	if m.spec.WriteDelay > 0 {
+		what = append(what, "write +"+m.spec.WriteDelay.String())
+	}
+	if m.spec.FsyncDelay > 0 {
+		what = append(what, "fsync +"+m.spec.FsyncDelay.String())
+	}
+	if m.spec.ENOSPC {
+		what = append(what, "ENOSPC")
+	}
+	return strings.Join(what, ", ") + " on the " + m.area.String() + " of " + h.Name() + " (pgchaos-iofs; cleared by itself at the deadline)"
 }
 
 // aim sets the spec's prefixes to prefix.

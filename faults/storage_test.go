@@ -52,3 +52,13 @@ func TestStorageFaultsNeedAgentAndClass(t *testing.T) {
 		t.Errorf("full WAL expectations %+v: want heal only", x)
 	}
 }
+
+func TestStorageFaultDescribe(t *testing.T) {
+	h := Hit{}
+	if got := PrimaryDataSlow.Describe(h); !strings.HasPrefix(got, "write +10ms, fsync +100ms on the data files (base) of cluster") {
+		t.Errorf("describe: %q", got)
+	}
+	if got := PrimaryWALFull.Describe(h); !strings.HasPrefix(got, "ENOSPC on the WAL (pg_wal)") {
+		t.Errorf("describe: %q", got)
+	}
+}

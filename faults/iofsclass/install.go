@@ -230,8 +230,8 @@ func Install(ctx context.Context, kc *kube.Client, o Options, say func(string)) 
 	case err != nil:
 		return fmt.Errorf("reading daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err)
 	default:
-		if img := cur.Spec.Template.Spec.Containers[0].Image; img != o.Image && say != nil {
-			say(fmt.Sprintf("storage class %s: keeping the running filesystem servers (%s): replacing them would break volumes in use", ClassName, img))
+		if err := replaceIdle(ctx, kc, cur, o.Image, say); err != nil {
+			return err
 		}
 	}
 	err = kube.Poll(ctx, time.Second, "storage-fault filesystem "+agent.Namespace+"/"+DaemonSetName+" serving on every node", func(ctx context.Context) (bool, string, error) {
@@ -266,6 +266,50 @@ func Install(ctx context.Context, kc *kube.Client, o Options, say func(string)) 
 		}
 	}
 	return kc.WaitDeploymentAvailable(ctx, agent.Namespace, ProvisionerName)
+}
+
+// replaceIdle moves the servers of an existing DaemonSet to image, but only
+// while no volume of the class exists: a server restarted under a volume
+// leaves its pod with a dead mount. In use, the servers are kept as they are.
+func replaceIdle(ctx context.Context, kc *kube.Client, cur *appsv1.DaemonSet, image string, say func(string)) error {
+	if image == "" || cur.Spec.Template.Spec.Containers[0].Image == image {
+		return nil
+	}
+	pvs, err := VolumesInUse(ctx, kc)
+	if err != nil {
+		return err
+	}
+	if len(pvs) > 0 {
+		if say != nil {
+			say(fmt.Sprintf("storage class %s: keeping the filesystem servers on %s: %d volumes use them",
+				ClassName, cur.Spec.Template.Spec.Containers[0].Image, len(pvs)))
+		}
+		return nil
+	}
+	want := DaemonSet(image)
+	cur.Labels, cur.Spec.Template, cur.Spec.UpdateStrategy = want.Labels, want.Spec.Template, want.Spec.UpdateStrategy
+	if _, err := kc.CS.AppsV1().DaemonSets(agent.Namespace).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err)
+	}
+	// OnDelete: the new template runs once the old pods are gone.
+	err = kc.CS.CoreV1().Pods(agent.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{},
+		metav1.ListOptions{LabelSelector: appLabel + "=" + DaemonSetName})
+	if err != nil {
+		return fmt.Errorf("replacing the pods of daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err)
+	}
+	return kube.Poll(ctx, time.Second, "filesystem servers on "+image, func(ctx context.Context) (bool, string, error) {
+		l, err := kc.CS.CoreV1().Pods(agent.Namespace).List(ctx, metav1.ListOptions{LabelSelector: appLabel + "=" + DaemonSetName})
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		old := 0
+		for _, p := range l.Items {
+			if p.Spec.Containers[0].Image != image {
+				old++
+			}
+		}
+		return old == 0, fmt.Sprintf("%d servers on the old image", old), nil
+	})
 }
 
 // Installed says why the class cannot be used (nil: it can).
@@ -325,12 +369,7 @@ func Uninstall(ctx context.Context, kc *kube.Client) (bool, error) {
 	found := false
 	var errs []error
 	for i := len(objs) - 1; i >= 0; i-- {
-		ri, err := kc.Resource(objs[i].GroupVersionKind(), objs[i].GetNamespace())
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		err = ri.Delete(ctx, objs[i].GetName(), metav1.DeleteOptions{})
+		err := deleteObject(ctx, kc, objs[i].GetKind(), objs[i].GetNamespace(), objs[i].GetName())
 		switch {
 		case err == nil:
 			found = true
@@ -346,4 +385,29 @@ func Uninstall(ctx context.Context, kc *kube.Client) (bool, error) {
 		errs = append(errs, fmt.Errorf("deleting daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err))
 	}
 	return found, errors.Join(errs...)
+}
+
+// deleteObject deletes one of the provisioner's objects through the typed
+// API (no discovery needed).
+func deleteObject(ctx context.Context, kc *kube.Client, kind, ns, name string) error {
+	o := metav1.DeleteOptions{}
+	switch kind {
+	case "ServiceAccount":
+		return kc.CS.CoreV1().ServiceAccounts(ns).Delete(ctx, name, o)
+	case "ConfigMap":
+		return kc.CS.CoreV1().ConfigMaps(ns).Delete(ctx, name, o)
+	case "Role":
+		return kc.CS.RbacV1().Roles(ns).Delete(ctx, name, o)
+	case "RoleBinding":
+		return kc.CS.RbacV1().RoleBindings(ns).Delete(ctx, name, o)
+	case "ClusterRole":
+		return kc.CS.RbacV1().ClusterRoles().Delete(ctx, name, o)
+	case "ClusterRoleBinding":
+		return kc.CS.RbacV1().ClusterRoleBindings().Delete(ctx, name, o)
+	case "Deployment":
+		return kc.CS.AppsV1().Deployments(ns).Delete(ctx, name, o)
+	case "StorageClass":
+		return kc.CS.StorageV1().StorageClasses().Delete(ctx, name, o)
+	}
+	return fmt.Errorf("deleting %s %s: unexpected kind", kind, name)
 }
