@@ -6,7 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/faults/iofs"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 func TestOnIOFS(t *testing.T) {
@@ -60,5 +63,41 @@ func TestStorageFaultDescribe(t *testing.T) {
 	}
 	if got := PrimaryWALFull.Describe(h); !strings.HasPrefix(got, "ENOSPC on the WAL (pg_wal)") {
 		t.Errorf("describe: %q", got)
+	}
+}
+
+func TestStorageAvailabilityReadsTheClaims(t *testing.T) {
+	e, cs := env(1)
+	e.Agent = &agent.Client{Kube: e.Kube}
+	ctx := context.Background()
+	for _, name := range []string{"pg-1", "pg-2", "pg-3"} {
+		p, _ := cs.CoreV1().Pods("db").Get(ctx, name, metav1.GetOptions{})
+		p.Spec.Volumes = []corev1.Volume{{Name: "pgdata", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}}}
+		if _, err := cs.CoreV1().Pods("db").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		class := "pgchaos-iofs"
+		if name == "pg-3" {
+			class = "standard"
+		}
+		if _, err := cs.CoreV1().PersistentVolumeClaims("db").Create(ctx, &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "db"},
+			Spec:       corev1.PersistentVolumeClaimSpec{StorageClassName: &class}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := PrimaryWALSlow.Available(ctx, e)
+	if err == nil || !strings.Contains(err.Error(), `(run with --storage-class pgchaos-iofs): pg-3 on "standard"`) {
+		t.Fatalf("one claim on standard: %v", err)
+	}
+	pvc, _ := cs.CoreV1().PersistentVolumeClaims("db").Get(ctx, "pg-3", metav1.GetOptions{})
+	class := "pgchaos-iofs"
+	pvc.Spec.StorageClassName = &class
+	if _, err := cs.CoreV1().PersistentVolumeClaims("db").Update(ctx, pvc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrimaryWALFull.Available(ctx, e); err != nil {
+		t.Fatalf("every claim on pgchaos-iofs: %v", err)
 	}
 }

@@ -292,10 +292,15 @@ func replaceIdle(ctx context.Context, kc *kube.Client, cur *appsv1.DaemonSet, im
 		return fmt.Errorf("updating daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err)
 	}
 	// OnDelete: the new template runs once the old pods are gone.
-	err = kc.CS.CoreV1().Pods(agent.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{},
-		metav1.ListOptions{LabelSelector: appLabel + "=" + DaemonSetName})
+	pods, err := kc.CS.CoreV1().Pods(agent.Namespace).List(ctx, metav1.ListOptions{LabelSelector: appLabel + "=" + DaemonSetName})
 	if err != nil {
-		return fmt.Errorf("replacing the pods of daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err)
+		return fmt.Errorf("listing the pods of daemonset %s/%s: %w", agent.Namespace, DaemonSetName, err)
+	}
+	for _, p := range pods.Items {
+		err := kc.CS.CoreV1().Pods(agent.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("replacing pod %s/%s of daemonset %s: %w", agent.Namespace, p.Name, DaemonSetName, err)
+		}
 	}
 	return kube.Poll(ctx, time.Second, "filesystem servers on "+image, func(ctx context.Context) (bool, string, error) {
 		l, err := kc.CS.CoreV1().Pods(agent.Namespace).List(ctx, metav1.ListOptions{LabelSelector: appLabel + "=" + DaemonSetName})

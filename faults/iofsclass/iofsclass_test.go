@@ -1,14 +1,18 @@
 package iofsclass
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/faults/iofs"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func TestPrefix(t *testing.T) {
@@ -141,5 +145,51 @@ func TestDaemonSetPropagatesTheMount(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(c.Command, " "), "--mount "+iofs.NodeMount) {
 		t.Errorf("command %v", c.Command)
+	}
+}
+
+func TestReplaceIdleAndUninstallOnlyWithoutVolumes(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	old := DaemonSet("img:old")
+	cs := fake.NewSimpleClientset(old,
+		&corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "iofs-a", Namespace: agent.Namespace, Labels: map[string]string{appLabel: DaemonSetName}},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "iofs", Image: "img:old"}}}},
+		&corev1.PersistentVolume{ObjectMeta: metav1.ObjectMeta{Name: "pvc-1"}, Spec: corev1.PersistentVolumeSpec{StorageClassName: ClassName}})
+	kc := kube.NewFake(cs, nil)
+	var said []string
+	say := func(s string) { said = append(said, s) }
+	cur, _ := cs.AppsV1().DaemonSets(agent.Namespace).Get(ctx, DaemonSetName, metav1.GetOptions{})
+	if err := replaceIdle(ctx, kc, cur, "img:new", say); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cs.AppsV1().DaemonSets(agent.Namespace).Get(ctx, DaemonSetName, metav1.GetOptions{}); got.Spec.Template.Spec.Containers[0].Image != "img:old" {
+		t.Fatal("servers replaced under a volume in use")
+	}
+	if len(said) != 1 || !strings.Contains(said[0], "1 volumes use them") {
+		t.Errorf("said %q", said)
+	}
+	if _, err := Uninstall(ctx, kc); !errors.Is(err, ErrInUse) {
+		t.Fatalf("uninstall with a volume: %v", err)
+	}
+	if _, err := cs.AppsV1().DaemonSets(agent.Namespace).Get(ctx, DaemonSetName, metav1.GetOptions{}); err != nil {
+		t.Fatalf("uninstall with a volume removed the servers: %v", err)
+	}
+	if err := cs.CoreV1().PersistentVolumes().Delete(ctx, "pvc-1", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ = cs.AppsV1().DaemonSets(agent.Namespace).Get(ctx, DaemonSetName, metav1.GetOptions{})
+	if err := replaceIdle(ctx, kc, cur, "img:new", say); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cs.AppsV1().DaemonSets(agent.Namespace).Get(ctx, DaemonSetName, metav1.GetOptions{}); got.Spec.Template.Spec.Containers[0].Image != "img:new" {
+		t.Fatal("idle servers not moved to the new image")
+	}
+	removed, err := Uninstall(ctx, kc)
+	if err != nil || !removed {
+		t.Fatalf("uninstall without volumes: %v, %v", removed, err)
+	}
+	if _, err := cs.AppsV1().DaemonSets(agent.Namespace).Get(ctx, DaemonSetName, metav1.GetOptions{}); err == nil {
+		t.Fatal("servers left after uninstall")
 	}
 }
