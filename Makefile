@@ -12,7 +12,7 @@ TEST_TIMEOUT ?= 25m
 # report.png and compare.png, the HTML they show): CI keeps it as artifacts.
 ARTIFACTS   ?= results/ci-artifacts
 
-.PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg
+.PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg storage-cnpg
 
 all: build
 
@@ -81,6 +81,10 @@ selftest: deps build
 # pgchaos; create it with bin/pgchaos cluster create). See suites/env.go.
 e2e-cnpg: build
 	PGCHAOS_E2E=1 $(GO) test -count=1 -timeout 120m ./suites/cnpg/ -args -ginkgo.v
+
+# Slow and full storage against CloudNativePG on its own kind cluster (issue 5).
+storage-cnpg:
+	bash ci/cnpg-storage.sh
 
 # The CI smoke: one synchronous primary-pod-kill spec on a kind cluster.
 smoke-cnpg:

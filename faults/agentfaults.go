@@ -197,7 +197,7 @@ func (m partition) chaosMesh(ctx context.Context, env Env, h Hit) (Recover, erro
 		obj, err := chaosmesh.Build(chaosmesh.Request{Kind: chaosmesh.Partition, Namespace: ns, RunID: env.RunID,
 			Target:    chaosmesh.Selector{Namespace: ns, Pods: []string{in.Pod}, Mode: chaosmesh.All},
 			Direction: chaosmesh.Both, Peer: &chaosmesh.Selector{Namespace: ns, Pods: peers, Mode: chaosmesh.All},
-			Duration: env.deadline().Sub(time.Now())}, chaosmesh.Options{})
+			Duration: time.Until(env.deadline())}, chaosmesh.Options{})
 		if err != nil {
 			return rec, err
 		}

@@ -1,6 +1,10 @@
 package faults
 
-import "time"
+import (
+	"time"
+
+	"github.com/pgchaos/pgchaos/faults/iofs"
+)
 
 // longHold keeps a fault applied long enough for an operator to notice a
 // lost primary or node and act (the kubelet reports a node lost after 40 s).
@@ -102,4 +106,19 @@ var (
 	PrimaryAndReplicaNodeStop Fault = fault{name: "primary-and-replica-node-stop", target: PrimaryAndReplicaNodes, mech: nodeAction{action: "node-stop"},
 		hold:    longHold,
 		summary: "correlated loss: two nodes shut down at once"}
+
+	// PrimaryWALSlow adds 50 ms to every fsync of the primary's WAL.
+	PrimaryWALSlow Fault = fault{name: "primary-wal-slow", target: Primary,
+		mech:         storageFault{area: walArea, spec: iofs.Spec{FsyncDelay: walFsyncDelay}},
+		keepsPrimary: true,
+		summary:      "the primary's WAL volume gets slow (+50 ms per fsync): commits slow down, no failover storm"}
+	// PrimaryDataSlow slows the writes and fsyncs of the primary's table files.
+	PrimaryDataSlow Fault = fault{name: "primary-data-slow", target: Primary,
+		mech:         storageFault{area: dataArea, spec: iofs.Spec{WriteDelay: dataWriteDelay, FsyncDelay: dataFsyncDelay}},
+		keepsPrimary: true,
+		summary:      "the primary's table files get slow (+10 ms per write, +100 ms per fsync): checkpoints drag, no failover"}
+	// PrimaryWALFull makes the primary's WAL directory fail with ENOSPC.
+	PrimaryWALFull Fault = fault{name: "primary-wal-full", target: Primary,
+		mech:    storageFault{area: walArea, spec: iofs.Spec{ENOSPC: true}},
+		summary: "the primary's WAL volume is full (ENOSPC) until space returns: PostgreSQL PANICs; the cluster must heal"}
 )

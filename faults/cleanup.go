@@ -7,6 +7,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/faults/chaosmesh"
+	"github.com/pgchaos/pgchaos/faults/iofsclass"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -90,6 +91,17 @@ func Cleanup(ctx context.Context, kc *kube.Client, host *Host, runID string, ope
 			}
 			done = append(done, "uncordoned node "+n.Name)
 		}
+	}
+	// The storage class last, and only when no volume uses it any more (the
+	// clusters are deleted after this, so a second cleanup removes it).
+	removed, err := iofsclass.Uninstall(ctx, kc)
+	switch {
+	case errors.Is(err, iofsclass.ErrInUse):
+		done = append(done, err.Error())
+	case err != nil:
+		errs = append(errs, err)
+	case removed:
+		done = append(done, "removed storage class "+iofsclass.ClassName+" and its filesystem servers")
 	}
 	return done, errors.Join(errs...)
 }

@@ -117,6 +117,9 @@ type Needs struct {
 	Agent bool
 	// Kind: a local kind cluster (docker-level node faults).
 	Kind bool
+	// Storage: the cluster's volumes on the pgchaos-iofs storage class
+	// (installed by pgchaos run, which then puts its clusters on it).
+	Storage bool
 }
 
 // Describer is a Fault that can describe itself for listings.
@@ -146,6 +149,8 @@ func All() []Fault {
 		OperatorDownPrimaryPodDelete, PrimaryNodeDrain,
 		// Synchronous standbys and correlated losses.
 		SyncStandbyPodDelete, SyncStandbyIsolate, PrimaryAndReplicaPodDelete, ReplicasIsolate, PrimaryAndReplicaNodeStop,
+		// Slow and full storage (node agent, pgchaos-iofs storage class).
+		PrimaryWALSlow, PrimaryDataSlow, PrimaryWALFull,
 	}
 }
 

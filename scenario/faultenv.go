@@ -11,6 +11,7 @@ import (
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/faults/chaosmesh"
+	"github.com/pgchaos/pgchaos/faults/iofsclass"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 )
@@ -78,6 +79,15 @@ func PrepareFaults(ctx context.Context, o FaultEnvOptions) (faults.Env, func(con
 			return env, none, err
 		}
 	}
+	storage := false
+	for _, f := range o.Chosen {
+		storage = storage || faults.InfoOf(f).Needs.Storage
+	}
+	if storage {
+		if err := installStorageClass(ctx, o.Kube, img, o.Kind != "", say); err != nil {
+			return env, none, err
+		}
+	}
 	t := time.Now()
 	if err := agent.Install(ctx, o.Kube, img, o.RunID); err != nil {
 		return env, none, err
@@ -89,4 +99,23 @@ func PrepareFaults(ctx context.Context, o FaultEnvOptions) (faults.Env, func(con
 			say("node agent: " + err.Error())
 		}
 	}, nil
+}
+
+// installStorageClass installs the pgchaos-iofs storage class with the
+// agent image (it runs `pgchaos iofs serve`). On kind, local-path-provisioner
+// and its helper come from the node image; elsewhere from their upstream
+// registries.
+func installStorageClass(ctx context.Context, kc *kube.Client, image string, onKind bool, say func(string)) error {
+	o := iofsclass.Options{Image: image, ProvisionerImage: "docker.io/rancher/local-path-provisioner:" + nodeimage.DefaultVersions().LocalPath,
+		HelperImage: "docker.io/library/busybox:1.36"}
+	if onKind {
+		o.ProvisionerImage, o.HelperImage = nodeimage.LocalPathImages(nodeimage.DefaultVersions())
+	}
+	t := time.Now()
+	if err := iofsclass.Install(ctx, kc, o, say); err != nil {
+		return fmt.Errorf("installing storage class %s: %w", iofsclass.ClassName, err)
+	}
+	say(fmt.Sprintf("storage class %s ready: a FUSE filesystem on every node (%s); it stays installed while volumes use it (pgchaos cleanup removes it after)",
+		iofsclass.ClassName, time.Since(t).Round(time.Second)))
+	return nil
 }

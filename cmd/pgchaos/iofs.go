@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/pgchaos/pgchaos/faults/iofs"
@@ -33,8 +35,9 @@ new set, the server clears the fault by itself.`,
 // newIOFSServeCmd is `pgchaos iofs serve`.
 func newIOFSServeCmd() *cobra.Command {
 	var backing, mount, control string
+	var mkdir bool
 	cmd := &cobra.Command{
-		Use:   "serve --backing DIR --mount DIR --control SOCK",
+		Use:   "serve --backing DIR --mount DIR --control SOCK [--mkdir]",
 		Short: "Mount the passthrough of --backing at --mount and serve its control on --control until interrupted",
 		Long: `Mounts (as root, allow_other) a passthrough of --backing at --mount and serves
 the fault control over HTTP on the unix socket --control until SIGINT or
@@ -48,6 +51,13 @@ detached first.`,
 					return usageErr("iofs serve: %s is required", f.name)
 				}
 			}
+			if mkdir {
+				for _, d := range []string{backing, mount, filepath.Dir(control)} {
+					if err := os.MkdirAll(d, 0o755); err != nil {
+						return usageErr("iofs serve: creating %s: %v", d, err)
+					}
+				}
+			}
 			return serveIOFS(cmd.Context(), cmd, backing, mount, control)
 		},
 	}
@@ -55,6 +65,7 @@ detached first.`,
 	f.StringVar(&backing, "backing", "", "directory that holds the data")
 	f.StringVar(&mount, "mount", "", "mount point (an existing, empty directory)")
 	f.StringVar(&control, "control", "", "unix socket of the control")
+	f.BoolVar(&mkdir, "mkdir", false, "create --backing, --mount and the socket's directory when absent (the pgchaos-iofs DaemonSet)")
 	return cmd
 }
 

@@ -87,6 +87,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	})
 	images := newImagesCmd()
 	images.AddCommand(newCNPGImagesCmd())
-	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCleanupCmd(), newReportCmd(), newAgentCmd(), newFaultsCmd(), newIOFSCmd())
+	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCleanupCmd(), newReportCmd(), newAgentCmd(), newFaultsCmd(), newIOFSCmd(), newLatencyCmd())
 	return root
 }

@@ -34,7 +34,7 @@ type runFlags struct {
 	scenario, replication, namespace, name      string
 	out, version, operatorImage, pgImage        string
 	manifest, agentImage                        string
-	cacheDir, storageSize                       string
+	cacheDir, storageSize, storageClass         string
 	instances, clients, repeat                  int
 	rate                                        float64
 	seed                                        int64
@@ -69,6 +69,7 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-async / pg-sync)")
 	fl.IntVar(&f.instances, "instances", 3, "PostgreSQL instances")
 	fl.StringVar(&f.storageSize, "storage", "1Gi", "volume size per instance")
+	fl.StringVar(&f.storageClass, "storage-class", "", "storage class of the volumes (default: pgchaos-iofs when a storage fault is chosen, else the cluster's default)")
 	fl.StringVar(&f.out, "out", "", "trial directory to create")
 	fl.StringVar(&f.version, "operator-version", cnpg.DefaultVersion, "operator version")
 	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
@@ -114,6 +115,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err != nil {
 		return bad("--scenario: %v", err)
 	}
+	f.storageClass = storageClassFor(chosen, f.storageClass)
 	modes, err := chooseModes(f.replication)
 	if err != nil {
 		return bad("--replication: %v", err)
@@ -215,7 +217,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		}
 		spec := operators.ClusterSpec{
 			Ref: operators.Ref{Namespace: f.namespace, Name: name}, Instances: f.instances,
-			Synchronous: mode == "sync", StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
+			Synchronous: mode == "sync", StorageClass: f.storageClass, StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 		}
 		st, err := runMode(ctx, cmd, f, p, kc, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results, fenv)
 		if err != nil {

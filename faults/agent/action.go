@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/pgchaos/pgchaos/faults/iofs"
 )
 
 // Kind is what an action does.
@@ -27,10 +29,14 @@ const (
 	NodeKill Kind = "node-kill"
 	// NodePause freezes a kind node container (docker pause); revert unpauses it.
 	NodePause Kind = "node-pause"
+	// IOFS sets a storage fault (Action.Storage) on the node's pgchaos-iofs
+	// filesystem through its control socket, with the action's deadline as
+	// the filesystem's own dead man's switch; revert clears it.
+	IOFS Kind = "iofs"
 )
 
 // Kinds lists every kind of action.
-func Kinds() []Kind { return []Kind{Partition, Freeze, NodeStop, NodeKill, NodePause} }
+func Kinds() []Kind { return []Kind{Partition, Freeze, NodeStop, NodeKill, NodePause, IOFS} }
 
 // Action is one fault applied by an executor, with its deadline.
 type Action struct {
@@ -62,6 +68,11 @@ type Action struct {
 	// network while its own pods still reach it). Empty: every interface
 	// but loopback.
 	Iface string `json:"iface,omitempty"`
+
+	// Storage is the storage fault of an IOFS action. Its prefixes are
+	// relative to the node's pgchaos-iofs mount and must name a volume's
+	// directory (never the whole mount: other volumes live there too).
+	Storage *iofs.Spec `json:"storage,omitempty"`
 
 	// Applied is set by the executor once the action took effect.
 	Applied time.Time `json:"applied,omitzero"`
@@ -116,6 +127,10 @@ func (a Action) Validate() error {
 		if a.Container == "" {
 			return fmt.Errorf("action %s: %s needs a node container", a.ID, a.Kind)
 		}
+	case IOFS:
+		if err := validStorage(a.Storage); err != nil {
+			return fmt.Errorf("action %s: %w", a.ID, err)
+		}
 	default:
 		var ks []string
 		for _, k := range Kinds() {
@@ -168,6 +183,11 @@ func (a Action) Describe() string {
 		return "drop " + what + " in " + where
 	case Freeze:
 		return "SIGSTOP every PostgreSQL process of " + where
+	case IOFS:
+		if a.Storage == nil {
+			return "storage fault (none given) for " + where
+		}
+		return "storage fault " + a.Storage.String() + " for " + where
 	default:
 		return string(a.Kind) + " " + where
 	}
@@ -196,3 +216,46 @@ func Decode(s string) (Action, error) {
 
 // ErrNotFound is returned for an action id the executor does not hold.
 var ErrNotFound = errors.New("no such action")
+
+// validStorage checks the storage fault of an IOFS action: something to do,
+// and every prefix in use a clean relative path inside one volume's
+// directory ("pvc-1_ns_pg-1/pgdata/pg_wal/").
+func validStorage(s *iofs.Spec) error {
+	if s == nil || s.Empty() {
+		return errors.New("iofs needs a storage fault (a delay or ENOSPC)")
+	}
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	var prefixes []string
+	if s.WriteDelay > 0 || s.FsyncDelay > 0 {
+		prefixes = append(prefixes, s.DelayPrefix)
+	}
+	if s.ENOSPC {
+		prefixes = append(prefixes, s.ENOSPCPrefix)
+	}
+	for _, p := range prefixes {
+		if err := validPrefix(p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// validPrefix accepts "dir/" or "dir/sub/...": relative, no "." or ".."
+// element, no empty element, ending in "/" so that it never matches a
+// sibling ("pvc-1" would match "pvc-10").
+func validPrefix(p string) error {
+	if p == "" {
+		return errors.New("storage fault prefix is empty: it would hit every volume of the node")
+	}
+	if !strings.HasSuffix(p, "/") {
+		return fmt.Errorf("storage fault prefix %q must end with \"/\"", p)
+	}
+	for _, el := range strings.Split(strings.TrimSuffix(p, "/"), "/") {
+		if el == "" || el == "." || el == ".." {
+			return fmt.Errorf("storage fault prefix %q must be a clean relative path (element %q)", p, el)
+		}
+	}
+	return nil
+}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pgchaos/pgchaos/faults/iofs"
 )
 
 func TestValidate(t *testing.T) {
@@ -25,6 +27,16 @@ func TestValidate(t *testing.T) {
 		{"freeze needs pod", Action{ID: "x", Kind: Freeze, Container: "c", Deadline: dl}, "freeze needs a pod uid"},
 		{"node needs container", Action{ID: "x", Kind: NodeStop, PodUID: "u", Deadline: dl}, "needs a node container"},
 		{"unknown kind", Action{ID: "x", Kind: "melt", PodUID: "u", Deadline: dl}, "unknown kind"},
+		{"iofs ok", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{FsyncDelay: 50 * time.Millisecond, DelayPrefix: "pvc-1_db_pg-1/pgdata/pg_wal/"}}, ""},
+		{"iofs enospc ok", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{ENOSPC: true, ENOSPCPrefix: "pvc-1_db_pg-1/pgdata/pg_wal/"}}, ""},
+		{"iofs needs a fault", Action{ID: "x", Kind: IOFS, Deadline: dl}, "needs a storage fault"},
+		{"iofs empty fault", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{DelayPrefix: "a/"}}, "needs a storage fault"},
+		{"iofs whole mount", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{ENOSPC: true}}, "hit every volume"},
+		{"iofs sibling", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{FsyncDelay: time.Millisecond, DelayPrefix: "pvc-1"}}, "must end with"},
+		{"iofs dotdot", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{ENOSPC: true, ENOSPCPrefix: "pvc-1/../pvc-2/"}}, "clean relative path"},
+		{"iofs absolute", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{ENOSPC: true, ENOSPCPrefix: "/pvc-1/"}}, "relative"},
+		{"iofs double slash", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{ENOSPC: true, ENOSPCPrefix: "pvc-1//"}}, "clean relative path"},
+		{"iofs delay too long", Action{ID: "x", Kind: IOFS, Deadline: dl, Storage: &iofs.Spec{FsyncDelay: time.Hour, DelayPrefix: "a/"}}, "out of range"},
 	}
 	for _, c := range cases {
 		err := c.a.Validate()

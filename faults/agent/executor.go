@@ -23,6 +23,9 @@ type Executor struct {
 	Self string
 	// Docker is the docker command for node actions ("docker").
 	Docker string
+	// IOFSControl is the control socket of the node's storage-fault
+	// filesystem for IOFS actions (default iofs.NodeControl).
+	IOFSControl string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Log receives one line per applied or reverted action; nil discards.
@@ -204,6 +207,8 @@ func (e *Executor) apply(ctx context.Context, a Action) (Action, error) {
 		return e.freeze(a)
 	case NodeStop, NodeKill, NodePause:
 		return a, e.nodeApply(ctx, a)
+	case IOFS:
+		return a, e.storageApply(ctx, a)
 	}
 	return a, fmt.Errorf("action %s: unknown kind %q", a.ID, a.Kind)
 }
@@ -218,6 +223,8 @@ func (e *Executor) revert(ctx context.Context, a Action) error {
 		return e.thaw(a)
 	case NodeStop, NodeKill, NodePause:
 		return e.nodeRevert(ctx, a)
+	case IOFS:
+		return e.storageRevert(ctx, a)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,7 +76,11 @@ func podCgroup(t *testing.T, uid string) func(pid int) {
 		_ = os.Remove(filepath.Dir(dir))
 	})
 	return func(pid int) {
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+		err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644)
+		if errors.Is(err, syscall.ESRCH) {
+			return // a short-lived process (a backend, a worker) exited meanwhile
+		}
+		if err != nil {
 			t.Fatalf("moving pid %d into %s: %v", pid, dir, err)
 		}
 	}

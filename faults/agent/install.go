@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/faults/iofs"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	appsv1 "k8s.io/api/apps/v1"
@@ -50,11 +51,15 @@ func DaemonSet(image, runID string) *appsv1.DaemonSet {
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Command:         []string{"/usr/local/bin/pgchaos", "agent", "run", "--state", StateDir},
 						SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
-						VolumeMounts:    []corev1.VolumeMount{{Name: "state", MountPath: StateDir}},
-						Resources:       corev1.ResourceRequirements{Requests: corev1.ResourceList{}},
+						VolumeMounts: []corev1.VolumeMount{{Name: "state", MountPath: StateDir},
+							{Name: "iofs-run", MountPath: iofs.NodeRunDir}},
+						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{}},
 					}},
 					Volumes: []corev1.Volume{{Name: "state", VolumeSource: corev1.VolumeSource{
 						HostPath: &corev1.HostPathVolumeSource{Path: StateDir, Type: ptr.To(corev1.HostPathDirectoryOrCreate)},
+					}}, {Name: "iofs-run", VolumeSource: corev1.VolumeSource{
+						// The control socket of the pgchaos-iofs filesystem (IOFS actions).
+						HostPath: &corev1.HostPathVolumeSource{Path: iofs.NodeRunDir, Type: ptr.To(corev1.HostPathDirectoryOrCreate)},
 					}}},
 				},
 			},

@@ -296,15 +296,16 @@ func (c *Client) poll(ctx context.Context, obj Object, what string, done func(St
 }
 
 // DeleteRun deletes every PodChaos, NetworkChaos and IOChaos labelled with
-// runID, in every namespace, without waiting, and returns how many it
+// runID (every run's when runID is empty), in every namespace, without waiting, and returns how many it
 // deleted. Kinds whose CRD is absent are skipped.
 func (c *Client) DeleteRun(ctx context.Context, runID string) (int, error) {
+	var sel client.ListOption = client.MatchingLabels{operators.RunIDLabel: runID}
 	if runID == "" {
-		return 0, errors.New("deleting chaos of a run: empty run id")
+		sel = client.HasLabels{operators.RunIDLabel} // every run's
 	}
 	n := 0
 	for _, list := range []client.ObjectList{&v1alpha1.PodChaosList{}, &v1alpha1.NetworkChaosList{}, &v1alpha1.IOChaosList{}} {
-		err := c.c.List(ctx, list, client.MatchingLabels{operators.RunIDLabel: runID})
+		err := c.c.List(ctx, list, sel)
 		if meta.IsNoMatchError(err) || apierrors.IsNotFound(err) {
 			continue
 		}

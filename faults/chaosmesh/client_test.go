@@ -248,8 +248,12 @@ func TestDeleteRun(t *testing.T) {
 	if err := c.List(ctx, &pods); err != nil || len(pods.Items) != 1 || pods.Items[0].Labels["pgchaos.io/run-id"] != "run-2" {
 		t.Fatalf("left: %v %+v", err, pods.Items)
 	}
-	if _, err := cm.DeleteRun(ctx, ""); err == nil {
-		t.Fatal("DeleteRun with an empty run id deleted")
+	// An empty run id is every run's (pgchaos cleanup without --run-id).
+	if n, err := cm.DeleteRun(ctx, ""); err != nil || n != 1 {
+		t.Fatalf("DeleteRun of every run = %d, %v", n, err)
+	}
+	if err := c.List(ctx, &pods); err != nil || len(pods.Items) != 0 {
+		t.Fatalf("left after deleting every run's: %v %+v", err, pods.Items)
 	}
 }
 

@@ -65,16 +65,15 @@ func delayOf(spec *Spec, d time.Duration, path func() string) time.Duration {
 	return d
 }
 
-// sleep waits d, or until the kernel interrupts the request.
-func sleep(ctx context.Context, d time.Duration) syscall.Errno {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return 0
-	case <-ctx.Done():
-		return syscall.EINTR
-	}
+// sleep waits d, whatever happens meanwhile. A slow disk is slow; it does
+// not fail. The kernel interrupts a FUSE request when its caller gets a
+// signal, and PostgreSQL's processes get signals all the time (latch
+// wake-ups); returning EINTR then would fail the caller's fsync, and
+// PostgreSQL PANICs on a failed fsync (data_sync_retry = off): seen on
+// CloudNativePG, whose primary crashed 9 s into "fsync +50ms". d is bounded
+// by maxDelay, and the kernel drops the reply to a caller that is gone.
+func sleep(d time.Duration) {
+	time.Sleep(d)
 }
 
 // Write delays, fails with ENOSPC, or passes the write through.
@@ -85,9 +84,7 @@ func (n *node) Write(ctx context.Context, f fs.FileHandle, data []byte, off int6
 		}
 		if d := delayOf(spec, spec.WriteDelay, n.rel); d > 0 {
 			n.ctl.delayedWrites.Add(1)
-			if errno := sleep(ctx, d); errno != 0 {
-				return 0, errno
-			}
+			sleep(d)
 		}
 	}
 	w, ok := f.(fs.FileWriter)
@@ -102,9 +99,7 @@ func (n *node) Fsync(ctx context.Context, f fs.FileHandle, flags uint32) syscall
 	if spec := n.ctl.active(); spec != nil {
 		if d := delayOf(spec, spec.FsyncDelay, n.rel); d > 0 {
 			n.ctl.delayedFsyncs.Add(1)
-			if errno := sleep(ctx, d); errno != 0 {
-				return errno
-			}
+			sleep(d)
 		}
 	}
 	s, ok := f.(fs.FileFsyncer)

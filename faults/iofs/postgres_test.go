@@ -1,4 +1,4 @@
-package iofs
+package iofs_test
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/assert"
+	"github.com/pgchaos/pgchaos/faults/iofs"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 	"github.com/pgchaos/pgchaos/monitor"
@@ -28,14 +29,14 @@ const walPrefix = "tb/pg0/pg_wal/"
 
 // pgOnFUSE starts a lone primary (no replicas) with its base directory on
 // a fresh mount. The server is stopped before the mount goes away.
-func pgOnFUSE(t *testing.T, extraConf ...string) (*pgtestbed.Cluster, *Control) {
+func pgOnFUSE(t *testing.T, extraConf ...string) (*pgtestbed.Cluster, *iofs.Control) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts a real PostgreSQL server")
 	}
-	ctl := NewControl()
+	ctl := iofs.NewControl()
 	t.Cleanup(ctl.Close)
-	m := mountT(t, ctl)
+	m := iofs.MountT(t, ctl)
 	began := time.Now()
 	tb, err := pgtestbed.Start(t.Context(), pgtestbed.Options{
 		Replicas:  -1,
@@ -155,16 +156,16 @@ func sleepT(t *testing.T, d time.Duration) {
 func TestPostgresCommitLatency(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		spec Spec
+		spec iofs.Spec
 	}{
-		{"fsync+50ms", Spec{FsyncDelay: 50 * time.Millisecond, DelayPrefix: walPrefix}},
-		{"write+30ms", Spec{WriteDelay: 30 * time.Millisecond, DelayPrefix: walPrefix}},
+		{"fsync+50ms", iofs.Spec{FsyncDelay: 50 * time.Millisecond, DelayPrefix: walPrefix}},
+		{"write+30ms", iofs.Spec{WriteDelay: 30 * time.Millisecond, DelayPrefix: walPrefix}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { commitLatency(t, tc.spec) })
 	}
 }
 
-func commitLatency(t *testing.T, spec Spec) {
+func commitLatency(t *testing.T, spec iofs.Spec) {
 	delay := spec.FsyncDelay + spec.WriteDelay
 	tb, ctl := pgOnFUSE(t)
 	tr, dir := startTrial(t, tb, 200)
@@ -216,7 +217,7 @@ func commitLatency(t *testing.T, spec Spec) {
 	if (spec.FsyncDelay > 0) != (st.Counts.DelayedFsyncs > 0) || (spec.WriteDelay > 0) != (st.Counts.DelayedWrites > 0) {
 		t.Errorf("counts %+v do not match the fault %s", st.Counts, spec)
 	}
-	if evs := st.Events; len(evs) != 2 || evs[0].Kind != EventSet || evs[1].Kind != EventClear {
+	if evs := st.Events; len(evs) != 2 || evs[0].Kind != iofs.EventSet || evs[1].Kind != iofs.EventClear {
 		t.Errorf("control events: %v", evs)
 	}
 }
@@ -243,7 +244,7 @@ func walENOSPC(t *testing.T, conf string) {
 	tr, dir := startTrial(t, tb, 200)
 	sleepT(t, 3*time.Second)
 
-	spec := Spec{ENOSPC: true, ENOSPCPrefix: walPrefix}
+	spec := iofs.Spec{ENOSPC: true, ENOSPCPrefix: walPrefix}
 	injected, err := tr.Faults.Injected("iofs-wal-enospc", pg0.Name, spec.String())
 	if err != nil {
 		t.Fatal(err)

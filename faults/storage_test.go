@@ -1,0 +1,103 @@
+package faults
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/faults/iofs"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func TestOnIOFS(t *testing.T) {
+	if err := onIOFS(map[string]string{"pg-1": "pgchaos-iofs", "pg-2": "pgchaos-iofs"}); err != nil {
+		t.Fatalf("all on the class: %v", err)
+	}
+	err := onIOFS(map[string]string{"pg-1": "pgchaos-iofs", "pg-2": "standard", "pg-3": ""})
+	want := `the cluster's volumes are not on storage class pgchaos-iofs (run with --storage-class pgchaos-iofs): pg-2 on "standard", pg-3 on ""`
+	if err == nil || err.Error() != want {
+		t.Fatalf("got %v\nwant %s", err, want)
+	}
+	if err := onIOFS(nil); err == nil || !strings.Contains(err.Error(), "no persistent volume claims") {
+		t.Fatalf("no claims: %v", err)
+	}
+}
+
+func TestStorageFaultAim(t *testing.T) {
+	slow := storageFault{spec: iofs.Spec{FsyncDelay: 50 * time.Millisecond}}.aim("pvc-1_db_pg-1/pgdata/pg_wal/")
+	if slow.DelayPrefix != "pvc-1_db_pg-1/pgdata/pg_wal/" || slow.ENOSPC || slow.ENOSPCPrefix != "" {
+		t.Errorf("slow aimed: %+v", slow)
+	}
+	full := storageFault{spec: iofs.Spec{ENOSPC: true}}.aim("pvc-1/pgdata/pg_wal/")
+	if full.ENOSPCPrefix != "pvc-1/pgdata/pg_wal/" || full.DelayPrefix != "" {
+		t.Errorf("full aimed: %+v", full)
+	}
+}
+
+func TestStorageFaultsNeedAgentAndClass(t *testing.T) {
+	for _, f := range []Fault{PrimaryWALSlow, PrimaryDataSlow, PrimaryWALFull} {
+		in := InfoOf(f)
+		if !in.Needs.Agent || !in.Needs.Storage {
+			t.Errorf("%s needs %+v", f.Name(), in.Needs)
+		}
+		err := f.Available(context.Background(), Env{})
+		if err == nil || !strings.Contains(err.Error(), "node agent") {
+			t.Errorf("%s without the agent: %v", f.Name(), err)
+		}
+	}
+	if x := ExpectOf(PrimaryWALSlow, true); !x.Heal || !x.NoFailover {
+		t.Errorf("slow WAL expectations %+v: want heal and no failover", x)
+	}
+	if x := ExpectOf(PrimaryWALFull, true); !x.Heal || x.NoFailover {
+		t.Errorf("full WAL expectations %+v: want heal only", x)
+	}
+}
+
+func TestStorageFaultDescribe(t *testing.T) {
+	h := Hit{}
+	if got := PrimaryDataSlow.Describe(h); !strings.HasPrefix(got, "write +10ms, fsync +100ms on the data files (base) of cluster") {
+		t.Errorf("describe: %q", got)
+	}
+	if got := PrimaryWALFull.Describe(h); !strings.HasPrefix(got, "ENOSPC on the WAL (pg_wal)") {
+		t.Errorf("describe: %q", got)
+	}
+}
+
+func TestStorageAvailabilityReadsTheClaims(t *testing.T) {
+	e, cs := env(1)
+	e.Agent = &agent.Client{Kube: e.Kube}
+	ctx := context.Background()
+	for _, name := range []string{"pg-1", "pg-2", "pg-3"} {
+		p, _ := cs.CoreV1().Pods("db").Get(ctx, name, metav1.GetOptions{})
+		p.Spec.Volumes = []corev1.Volume{{Name: "pgdata", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name}}}}
+		if _, err := cs.CoreV1().Pods("db").Update(ctx, p, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		class := "pgchaos-iofs"
+		if name == "pg-3" {
+			class = "standard"
+		}
+		if _, err := cs.CoreV1().PersistentVolumeClaims("db").Create(ctx, &corev1.PersistentVolumeClaim{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "db"},
+			Spec:       corev1.PersistentVolumeClaimSpec{StorageClassName: &class}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := PrimaryWALSlow.Available(ctx, e)
+	if err == nil || !strings.Contains(err.Error(), `(run with --storage-class pgchaos-iofs): pg-3 on "standard"`) {
+		t.Fatalf("one claim on standard: %v", err)
+	}
+	pvc, _ := cs.CoreV1().PersistentVolumeClaims("db").Get(ctx, "pg-3", metav1.GetOptions{})
+	class := "pgchaos-iofs"
+	pvc.Spec.StorageClassName = &class
+	if _, err := cs.CoreV1().PersistentVolumeClaims("db").Update(ctx, pvc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := PrimaryWALFull.Available(ctx, e); err != nil {
+		t.Fatalf("every claim on pgchaos-iofs: %v", err)
+	}
+}
