@@ -112,7 +112,7 @@ var _ = Describe("pgchaos leaves no chaos behind", Label(suites.LabelOperatorCNP
 		Expect(tr.Faults).To(HaveLen(1))
 		Expect(tr.Faults[0].Recovered).To(BeNumerically(">", tr.Faults[0].Injected),
 			"the interrupted run did not record the fault as recovered; log %s", logPath)
-		expectNoLeftovers(ctx, kc, runID)
+		expectNoLeftovers(ctx, kc, runID, false)
 	}, SpecTimeout(15*time.Minute))
 
 	It("reverts the fault by the agent's deadline and by pgchaos cleanup when the run is killed (SIGKILL)", func(ctx SpecContext) {
@@ -131,13 +131,14 @@ var _ = Describe("pgchaos leaves no chaos behind", Label(suites.LabelOperatorCNP
 		out, err := exec.CommandContext(ctx, pgchaosBinary(), "cleanup", "--run-id", runID, "--kind-name", env.KindName).CombinedOutput()
 		Expect(err).NotTo(HaveOccurred(), "pgchaos cleanup: %s", out)
 		Expect(string(out)).To(ContainSubstring("DaemonSet " + agent.Namespace + "/" + agent.Name))
-		expectNoLeftovers(ctx, kc, runID)
+		expectNoLeftovers(ctx, kc, runID, true)
 	}, SpecTimeout(20*time.Minute))
 })
 
-// expectNoLeftovers: nothing labelled with the run id, no node agent, no
-// action held on the host, the run's namespace gone or going.
-func expectNoLeftovers(ctx context.Context, kc *kube.Client, runID string) {
+// expectNoLeftovers: no node agent, no Service and no pod of the run, no
+// action held on the host, no node cordoned; after pgchaos cleanup also the
+// run's namespace gone or going (a run that ends by itself leaves it empty).
+func expectNoLeftovers(ctx context.Context, kc *kube.Client, runID string, cleaned bool) {
 	GinkgoHelper()
 	sel := metav1.ListOptions{LabelSelector: operators.RunIDLabel + "=" + runID}
 	Eventually(func(g Gomega) {
@@ -154,8 +155,13 @@ func expectNoLeftovers(ctx context.Context, kc *kube.Client, runID string) {
 			}
 		}
 		g.Expect(left).To(BeEmpty(), "services of the run left behind")
-		ns, err := kc.CS.CoreV1().Namespaces().Get(ctx, "pgchaos-leftovers", metav1.GetOptions{})
-		g.Expect(apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)).To(BeTrue(), "namespace pgchaos-leftovers still there")
+		pods, err := kc.CS.CoreV1().Pods("pgchaos-leftovers").List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(pods.Items).To(BeEmpty(), "pods of the run left in pgchaos-leftovers")
+		if cleaned {
+			ns, err := kc.CS.CoreV1().Namespaces().Get(ctx, "pgchaos-leftovers", metav1.GetOptions{})
+			g.Expect(apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)).To(BeTrue(), "namespace pgchaos-leftovers still there after cleanup")
+		}
 	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 	held, err := (&agent.Store{Dir: faults.HostStateDir}).List()
 	Expect(err).NotTo(HaveOccurred())
