@@ -5,7 +5,7 @@
 # a 3-instance synchronous cluster whose primary pod is deleted under load;
 # no acknowledged write may be lost, unavailability within 30 s, no split
 # brain, WAL continuity, replicas streaming again within 60 s.
-# Then the leftovers specs: `pgchaos run` is interrupted (SIGINT) and killed
+# Then the leftovers specs, then the storage proof (ci/cnpg-storage.sh): `pgchaos run` is interrupted (SIGINT) and killed
 # (SIGKILL) while the node agent cuts the primary off; the fault must end by
 # the run itself, by the agent's deadline and by `pgchaos cleanup`.
 # Artifacts (the trial, verdicts, logs of a failed spec) go to $PGCHAOS_ARTIFACTS.
@@ -24,3 +24,6 @@ fi
 ./bin/pgchaos images cnpg --load "$name"
 PGCHAOS_E2E=1 PGCHAOS_KIND_NAME="$name" nice -n 10 go test -count=1 -timeout 40m ./suites/cnpg/ \
 	-args "-ginkgo.label-filter=smoke || leftovers" -ginkgo.v
+# Slow and full storage on the same cluster (its own Postgres cluster, on the
+# pgchaos-iofs storage class): commit latency must rise by the injected 50 ms.
+PGCHAOS_KIND_NAME="$name" PGCHAOS_ARTIFACTS="$PGCHAOS_ARTIFACTS/storage" bash ci/cnpg-storage.sh
