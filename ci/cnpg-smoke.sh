@@ -5,9 +5,10 @@
 # a 3-instance synchronous cluster whose primary pod is deleted under load;
 # no acknowledged write may be lost, unavailability within 30 s, no split
 # brain, WAL continuity, replicas streaming again within 60 s.
-# Then the leftovers specs, then the storage proof (ci/cnpg-storage.sh): `pgchaos run` is interrupted (SIGINT) and killed
+# Then the leftovers specs: `pgchaos run` is interrupted (SIGINT) and killed
 # (SIGKILL) while the node agent cuts the primary off; the fault must end by
-# the run itself, by the agent's deadline and by `pgchaos cleanup`.
+# the run itself, by the agent's deadline and by `pgchaos cleanup`. Then the
+# storage proof (ci/cnpg-storage.sh) on the same kind cluster.
 # Artifacts (the trial, verdicts, logs of a failed spec) go to $PGCHAOS_ARTIFACTS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
