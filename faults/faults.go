@@ -35,6 +35,10 @@ type Env struct {
 	// Operator is the operator's Deployment (operator outages); zero when
 	// the adapter does not say.
 	Operator operators.Ref
+	// Listing: availability is asked for a listing, with no particular
+	// Postgres cluster; what depends on the cluster (its replication mode,
+	// its volumes) is decided when a run has one.
+	Listing bool
 	// Hold is how long the fault will stay applied. Every agent action gets
 	// the deadline Hold + Grace: if the harness dies, the fault still ends.
 	Hold time.Duration

@@ -106,6 +106,9 @@ var (
 		if err := needExec(ctx, env); err != nil {
 			return err
 		}
+		if env.Listing {
+			return nil // decided per cluster: a synchronous one has such standbys
+		}
 		if env.Cluster == nil {
 			return errors.New("needs a cluster to ask for its synchronous standbys")
 		}

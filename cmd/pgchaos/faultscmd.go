@@ -80,7 +80,7 @@ func newFaultsCmd() *cobra.Command {
 // host and a buildable agent on kind, the agent only with --agent-image
 // elsewhere. The error says why no cluster could be reached.
 func faultsListEnv(ctx context.Context, kubeconfig, kubeContext, kindName, agentImage string) (faults.Env, error) {
-	env := faults.Env{Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment}}
+	env := faults.Env{Listing: true, Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment}}
 	onKind := kubeconfig == ""
 	if onKind {
 		k := clusters.NewKind(clusters.KindOptions{Name: kindName})
