@@ -80,6 +80,14 @@ var (
 		hold:    longHold,
 		summary: "the primary's node freezes (docker pause) and comes back"}
 
+	// OperatorOutage scales the operator to zero for the hold, nothing else:
+	// the databases must not notice.
+	OperatorOutage Fault = fault{name: "operator-outage", target: Operator, mech: operatorOutage{},
+		spares: true, hold: 30 * time.Second,
+		summary: "the operator is down for 30 s: the databases must carry on"}
+	// AnyInstancePodDelete deletes the pod of any instance, primary included.
+	AnyInstancePodDelete Fault = fault{name: "any-instance-pod-delete", target: AnyInstance, mech: podDelete{grace: 0},
+		summary: "an instance chosen at random (the seed decides) loses its pod"}
 	// OperatorDownPrimaryPodDelete deletes the primary's pod while the operator is scaled to zero.
 	OperatorDownPrimaryPodDelete Fault = fault{name: "operator-down-primary-pod-delete", target: Primary, mech: operatorOutage{then: podDelete{grace: 0}},
 		summary: "the primary fails while the operator is down; recovery when it returns"}

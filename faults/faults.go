@@ -65,6 +65,8 @@ type Recover func(ctx context.Context) error
 type Hit struct {
 	Instances []operators.Instance
 	Nodes     []string
+	// Label names a hit with neither instance nor node ("operator").
+	Label string
 }
 
 // Main is the first instance hit (zero when none).
@@ -85,6 +87,9 @@ func (h Hit) Name() string {
 		n = append(n, in.Name)
 	}
 	if len(n) == 0 {
+		if h.Label != "" {
+			return h.Label
+		}
 		return "cluster"
 	}
 	return strings.Join(n, "+")
@@ -150,7 +155,7 @@ func All() []Fault {
 		// Kind nodes (docker, on this machine).
 		PrimaryNodeIsolate, PrimaryNodeStop, PrimaryNodeKill, PrimaryNodeFreeze,
 		// Control plane and operations.
-		OperatorDownPrimaryPodDelete, PrimaryNodeDrain,
+		OperatorOutage, OperatorDownPrimaryPodDelete, PrimaryNodeDrain, AnyInstancePodDelete,
 		// Synchronous standbys and correlated losses.
 		SyncStandbyPodDelete, SyncStandbyIsolate, PrimaryAndReplicaPodDelete, ReplicasIsolate, PrimaryAndReplicaNodeStop,
 		// Slow and full storage (node agent, pgchaos-iofs storage class).

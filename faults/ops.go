@@ -35,8 +35,18 @@ type operatorOutage struct {
 	then mechanism
 }
 
-func (m operatorOutage) kind() string { return "operator scaled to zero, then " + m.then.kind() }
-func (m operatorOutage) needs() Needs { return m.then.needs() }
+func (m operatorOutage) kind() string {
+	if m.then == nil {
+		return "operator scaled to zero (Kubernetes API)"
+	}
+	return "operator scaled to zero, then " + m.then.kind()
+}
+func (m operatorOutage) needs() Needs {
+	if m.then == nil {
+		return Needs{}
+	}
+	return m.then.needs()
+}
 func (m operatorOutage) available(ctx context.Context, env Env) error {
 	if env.Operator.Name == "" {
 		return errors.New("the adapter does not name its operator's Deployment")
@@ -44,15 +54,21 @@ func (m operatorOutage) available(ctx context.Context, env Env) error {
 	if env.Kube == nil {
 		return errors.New("needs the Kubernetes API")
 	}
+	if m.then == nil {
+		return nil
+	}
 	return m.then.available(ctx, env)
 }
 func (m operatorOutage) describe(h Hit) string {
+	if m.then == nil {
+		return "scale the operator to 0 for the hold (the data plane must carry on)"
+	}
 	return "scale the operator to 0, then " + m.then.describe(h)
 }
 
 func (m operatorOutage) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
 	back, err := ScaleOperatorDown(ctx, env.Kube, env.Operator, env.RunID)
-	if err != nil {
+	if err != nil || m.then == nil {
 		return back, err
 	}
 	r, err := m.then.inject(ctx, env, h)

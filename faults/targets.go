@@ -56,6 +56,20 @@ var (
 		r, err := pickReplica(env, reps)
 		return Hit{Instances: []operators.Instance{r}}, err
 	}}
+	// AnyInstance is any instance, primary included, chosen with the run's
+	// random source.
+	AnyInstance = Targeting{Name: "any instance", Pick: func(ctx context.Context, env Env) (Hit, error) {
+		ins, _, _, err := instances(ctx, env)
+		if err != nil {
+			return Hit{}, err
+		}
+		sort.Slice(ins, func(i, j int) bool { return ins[i].Name < ins[j].Name })
+		return Hit{Instances: []operators.Instance{ins[env.Rand.IntN(len(ins))]}}, nil
+	}}
+	// Operator is the operator itself: no instance is hit.
+	Operator = Targeting{Name: "the operator", Pick: func(ctx context.Context, env Env) (Hit, error) {
+		return Hit{Label: "operator"}, nil
+	}}
 	// AllReplicas is every replica.
 	AllReplicas = Targeting{Name: "every replica", Pick: func(ctx context.Context, env Env) (Hit, error) {
 		_, _, reps, err := instances(ctx, env)
