@@ -159,8 +159,13 @@ func expectNoLeftovers(ctx context.Context, kc *kube.Client, runID string, clean
 		g.Expect(err).NotTo(HaveOccurred())
 		g.Expect(pods.Items).To(BeEmpty(), "pods of the run left in pgchaos-leftovers")
 		if cleaned {
-			ns, err := kc.CS.CoreV1().Namespaces().Get(ctx, "pgchaos-leftovers", metav1.GetOptions{})
-			g.Expect(apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil)).To(BeTrue(), "namespace pgchaos-leftovers still there after cleanup")
+			// Namespaces the run created are deleted (one an earlier run
+			// created carries that run's id, and stays for its cleanup).
+			nss, err := kc.CS.CoreV1().Namespaces().List(ctx, sel)
+			g.Expect(err).NotTo(HaveOccurred())
+			for _, ns := range nss.Items {
+				g.Expect(ns.DeletionTimestamp).NotTo(BeNil(), "namespace %s of the run still there after cleanup", ns.Name)
+			}
 		}
 	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 	held, err := (&agent.Store{Dir: faults.HostStateDir}).List()
