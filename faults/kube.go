@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/operators"
 )
 
@@ -19,7 +20,12 @@ type podDelete struct {
 	grace int64
 }
 
-func (m podDelete) kind() string { return "pod delete (Kubernetes API)" }
+func (m podDelete) kind() string {
+	if m.grace == 0 {
+		return "pod delete (Kubernetes API), or a Chaos Mesh PodChaos pod-kill"
+	}
+	return "pod delete (Kubernetes API)"
+}
 func (m podDelete) needs() Needs { return Needs{} }
 func (m podDelete) available(ctx context.Context, env Env) error {
 	if env.Kube == nil {
@@ -43,6 +49,13 @@ func (m podDelete) describe(h Hit) string {
 // inject deletes the pods concurrently (a correlated loss is simultaneous);
 // the operator recreates them, so there is nothing to recover.
 func (m podDelete) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
+	if env.ChaosMesh != nil && m.grace == 0 {
+		var reqs []chaosmesh.Request
+		for _, in := range h.Instances {
+			reqs = append(reqs, podKillRequest(env, in))
+		}
+		return applyChaosMesh(ctx, env, reqs)
+	}
 	ns := env.Cluster.Ref().Namespace
 	errs := make([]error, len(h.Instances))
 	var wg sync.WaitGroup

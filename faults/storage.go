@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/faults/agent"
+	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/faults/iofs"
 	"github.com/pgchaos/pgchaos/faults/iofsclass"
 	"github.com/pgchaos/pgchaos/operators"
@@ -51,11 +52,14 @@ type storageFault struct {
 }
 
 func (m storageFault) kind() string {
-	return "FUSE passthrough of the pgchaos-iofs storage class, set through the node agent"
+	return "FUSE passthrough of the pgchaos-iofs storage class, set through the node agent, or a Chaos Mesh IOChaos"
 }
 func (m storageFault) needs() Needs { return Needs{Agent: true, Storage: true} }
 
 func (m storageFault) available(ctx context.Context, env Env) error {
+	if env.ChaosMesh != nil {
+		return nil // IOChaos acts on any volume
+	}
 	if env.Agent == nil {
 		return errors.New("needs the pgchaos node agent (pgchaos run installs it)")
 	}
@@ -152,6 +156,7 @@ func (m storageFault) aim(prefix string) iofs.Spec {
 }
 
 func (m storageFault) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
+	var chaos []chaosmesh.Request
 	var actions []agent.Action
 	var nodes []string
 	ns := env.Cluster.Ref().Namespace
@@ -161,6 +166,10 @@ func (m storageFault) inject(ctx context.Context, env Env, h Hit) (Recover, erro
 			return noRecover, fmt.Errorf("finding the %s directory of %s: %s: %w", m.area, in.Pod, strings.TrimSpace(stderr), err)
 		}
 		dir := strings.TrimSpace(out)
+		if env.ChaosMesh != nil {
+			chaos = append(chaos, ioRequests(env, in, dir, m.spec)...)
+			continue
+		}
 		p, err := env.Kube.CS.CoreV1().Pods(ns).Get(ctx, in.Pod, metav1.GetOptions{})
 		if err != nil {
 			return noRecover, fmt.Errorf("reading pod %s/%s: %w", ns, in.Pod, err)
@@ -190,6 +199,9 @@ func (m storageFault) inject(ctx context.Context, env Env, h Hit) (Recover, erro
 		a.Storage = &spec
 		actions = append(actions, a)
 		nodes = append(nodes, in.Node)
+	}
+	if env.ChaosMesh != nil {
+		return applyChaosMesh(ctx, env, chaos)
 	}
 	return applyOnAgents(ctx, env, actions, nodes)
 }
