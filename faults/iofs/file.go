@@ -43,16 +43,30 @@ func hidePassthrough(fh fs.FileHandle) fs.FileHandle {
 	return fh
 }
 
-// Open opens the file without FUSE passthrough.
+// openFlags are the FUSE flags of every open file: FOPEN_DIRECT_IO, so
+// that every read and write is served from the backing file and the
+// kernel keeps no page cache of its own for the mount. With a page cache,
+// an open or an attribute refresh (auto_inval_data) may drop a page that a
+// writer has filled but whose WRITE this server has not applied yet; a
+// read then caches the older copy. On CloudNativePG a replica that was
+// streaming through such a mount found "invalid record length" in WAL it
+// had been sent and never streamed again (PostgreSQL then loops: it reads
+// the same bad page before each new WAL receiver can start). Direct I/O
+// also means a write delay or ENOSPC acts on each write(2) as it is made.
+// A shared writable mmap of a file on the mount fails (ENODEV): PostgreSQL
+// makes none of its data directory.
+const openFlags = fuse.FOPEN_DIRECT_IO
+
+// Open opens the file without FUSE passthrough, for direct I/O.
 func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	fh, fuseFlags, errno := n.LoopbackNode.Open(ctx, flags)
-	return hidePassthrough(fh), fuseFlags, errno
+	return hidePassthrough(fh), fuseFlags | openFlags, errno
 }
 
-// create is LoopbackNode.Create without FUSE passthrough.
+// create is LoopbackNode.Create without FUSE passthrough, for direct I/O.
 func (n *node) create(ctx context.Context, name string, flags, mode uint32, out *fuse.EntryOut) (*fs.Inode, fs.FileHandle, uint32, syscall.Errno) {
 	in, fh, fuseFlags, errno := n.LoopbackNode.Create(ctx, name, flags, mode, out)
-	return in, hidePassthrough(fh), fuseFlags, errno
+	return in, hidePassthrough(fh), fuseFlags | openFlags, errno
 }
 
 var _ fs.NodeOpener = (*node)(nil)
