@@ -3,9 +3,10 @@
 # Creates its own kind cluster (unless $PGCHAOS_KIND_NAME exists), runs
 # primary-wal-slow and primary-wal-full on a 3-instance synchronous cluster;
 # the run puts the volumes on the pgchaos-iofs storage class by itself.
-# Passes when the slow-WAL trial passes every check (no failover) and its
-# ledger shows the median commit latency rising by >= 50 ms during the window
-# and back after it. The full-WAL trial is recorded, not judged here: its
+# Passes when the slow-WAL trial passes every check (no failover, replicas
+# streaming), the filesystem says it delayed fsyncs (the fault-effect event
+# of the trial), and its ledger shows the median commit latency rising by
+# >= 50 ms during the window and back after it. The full-WAL trial is recorded, not judged here: its
 # unavailability depends on the kubelet's back-off (see faults/iofs/NOTES.md).
 # Results go to $PGCHAOS_ARTIFACTS (default results/cnpg-storage).
 set -euo pipefail
@@ -24,5 +25,7 @@ fi
 ./bin/pgchaos run --operator cnpg --replication sync --kind-name "$name" \
 	--scenario primary-wal-slow,primary-wal-full --hold 15s --out "$out" || true
 ./bin/pgchaos latency --want-rise 50ms "$out/sync-primary-wal-slow"
+grep -Eq '"kind":"fault-effect","detail":"pgchaos-iofs on [^"]*: 0 writes and [1-9][0-9]* fsyncs delayed' "$out/sync-primary-wal-slow/faults.jsonl" ||
+	{ echo "primary-wal-slow: the filesystem delayed no fsync (see $out/sync-primary-wal-slow/faults.jsonl)" >&2; exit 1; }
 ! grep -Eq '"status": "(fail|unknown)"' "$out/sync-primary-wal-slow/verdict.json" ||
 	{ echo "primary-wal-slow: a check failed (see $out/sync-primary-wal-slow/verdict.json)" >&2; exit 1; }

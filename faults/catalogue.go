@@ -122,9 +122,9 @@ var (
 		summary:      "the primary's WAL volume gets slow (+50 ms per fsync): commits slow down, no failover storm"}
 	// PrimaryDataSlow slows the writes and fsyncs of the primary's table files.
 	PrimaryDataSlow Fault = fault{name: "primary-data-slow", target: Primary,
-		mech:         storageFault{area: dataArea, spec: iofs.Spec{WriteDelay: dataWriteDelay, FsyncDelay: dataFsyncDelay}},
+		mech:         storageFault{area: dataArea, spec: iofs.Spec{WriteDelay: dataWriteDelay, FsyncDelay: dataFsyncDelay}, checkpoint: true},
 		keepsPrimary: true,
-		summary:      "the primary's table files get slow (+10 ms per write, +100 ms per fsync): checkpoints drag, no failover"}
+		summary:      "the primary's table files get slow (+10 ms per write, +100 ms per fsync) while it checkpoints: the checkpoint drags, no failover"}
 	// PrimaryWALFull makes the primary's WAL directory fail with ENOSPC.
 	PrimaryWALFull Fault = fault{name: "primary-wal-full", target: Primary,
 		mech:    storageFault{area: walArea, spec: iofs.Spec{ENOSPC: true}},

@@ -42,6 +42,16 @@ type Env struct {
 	// Hold is how long the fault will stay applied. Every agent action gets
 	// the deadline Hold + Grace: if the harness dies, the fault still ends.
 	Hold time.Duration
+	// Note records a moment of the trial (history.Event kind and detail):
+	// what a fault's mechanism measured of its effect. Nil discards.
+	Note func(kind, detail string)
+}
+
+// note records an event through e.Note, if set.
+func (e Env) note(kind, detail string) {
+	if e.Note != nil {
+		e.Note(kind, detail)
+	}
 }
 
 // Grace is added to Hold for the deadline of agent actions.

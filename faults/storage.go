@@ -12,6 +12,7 @@ import (
 	"github.com/pgchaos/pgchaos/faults/chaosmesh"
 	"github.com/pgchaos/pgchaos/faults/iofs"
 	"github.com/pgchaos/pgchaos/faults/iofsclass"
+	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -49,6 +50,10 @@ type storageFault struct {
 	area area
 	// spec is the fault; its prefixes are set by inject.
 	spec iofs.Spec
+	// checkpoint: ask the primary for a CHECKPOINT once the fault is set.
+	// PostgreSQL writes table files at checkpoints (and when it evicts
+	// dirty buffers): without one, a short fault on them may delay nothing.
+	checkpoint bool
 }
 
 func (m storageFault) kind() string {
@@ -140,7 +145,11 @@ func (m storageFault) describe(h Hit) string {
 	if m.spec.ENOSPC {
 		what = append(what, "ENOSPC")
 	}
-	return strings.Join(what, ", ") + " on the " + m.area.String() + " of " + h.Name() + " (pgchaos-iofs; cleared by itself at the deadline)"
+	d := strings.Join(what, ", ") + " on the " + m.area.String() + " of " + h.Name() + " (pgchaos-iofs; cleared by itself at the deadline)"
+	if m.checkpoint {
+		d += ", with a CHECKPOINT asked for as it starts"
+	}
+	return d
 }
 
 // aim sets the spec's prefixes to prefix.
@@ -201,9 +210,83 @@ func (m storageFault) inject(ctx context.Context, env Env, h Hit) (Recover, erro
 		nodes = append(nodes, in.Node)
 	}
 	if env.ChaosMesh != nil {
-		return applyChaosMesh(ctx, env, chaos)
+		r, err := applyChaosMesh(ctx, env, chaos)
+		if err == nil && m.checkpoint {
+			r = both(checkpointDuring(ctx, env, h.Main()), r) // cleared first, then waited for
+		}
+		return r, err
 	}
-	return applyOnAgents(ctx, env, actions, nodes)
+	before := storageCounts(ctx, env, nodes)
+	rec, err := applyOnAgents(ctx, env, actions, nodes)
+	if err != nil {
+		return rec, err
+	}
+	if m.checkpoint {
+		rec = both(checkpointDuring(ctx, env, h.Main()), rec) // cleared first, then waited for
+	}
+	// What the filesystems did, read before the fault is cleared (both
+	// runs the last first).
+	return both(rec, func(ctx context.Context) error {
+		after := storageCounts(ctx, env, nodes)
+		for i, in := range h.Instances {
+			env.note(history.EventFaultEffect, storageEffect(in.Name, nodes[i], before[i], after[i]))
+		}
+		return nil
+	}), nil
+}
+
+// storageCounts reads what each node's filesystem did so far (nil where it
+// could not be read).
+func storageCounts(ctx context.Context, env Env, nodes []string) []*iofs.Counts {
+	out := make([]*iofs.Counts, len(nodes))
+	for i, n := range nodes {
+		if st, err := env.Agent.StorageState(ctx, n); err == nil {
+			out[i] = &st.Counts
+		}
+	}
+	return out
+}
+
+// storageEffect says what a node's filesystem did between two readings.
+func storageEffect(instance, node string, before, after *iofs.Counts) string {
+	where := fmt.Sprintf("pgchaos-iofs on %s (%s)", node, instance)
+	if before == nil || after == nil {
+		return where + ": the filesystem's counts could not be read"
+	}
+	return fmt.Sprintf("%s: %d writes and %d fsyncs delayed, %d operations failed with ENOSPC during the fault",
+		where, after.DelayedWrites-before.DelayedWrites, after.DelayedFsyncs-before.DelayedFsyncs, after.ENOSPC-before.ENOSPC)
+}
+
+// checkpointTimeout bounds the CHECKPOINT a storage fault asks for: slow
+// table files make it slow, and the fault's recovery waits for it.
+const checkpointTimeout = 2 * time.Minute
+
+// checkpointDuring asks in's PostgreSQL for a CHECKPOINT in the background
+// and returns a Recover that waits for it (after the fault is cleared it
+// ends quickly) and notes how long it took.
+func checkpointDuring(ctx context.Context, env Env, in operators.Instance) Recover {
+	start := time.Now()
+	done := make(chan string, 1)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
+	go func() {
+		defer cancel()
+		_, stderr, err := env.Kube.Exec(cctx, env.Cluster.Ref().Namespace, in.Pod, in.Container,
+			[]string{"psql", "-X", "-q", "-c", "CHECKPOINT"})
+		if err != nil {
+			done <- fmt.Sprintf("CHECKPOINT on %s during the fault failed after %.1fs: %s %v", in.Name, time.Since(start).Seconds(), strings.TrimSpace(stderr), err)
+			return
+		}
+		done <- fmt.Sprintf("CHECKPOINT on %s asked for at the fault's start took %.1fs", in.Name, time.Since(start).Seconds())
+	}()
+	return func(ctx context.Context) error {
+		select {
+		case d := <-done:
+			env.note(history.EventFaultEffect, d)
+		case <-ctx.Done():
+			env.note(history.EventFaultEffect, fmt.Sprintf("CHECKPOINT on %s asked for at the fault's start still running after %.1fs", in.Name, time.Since(start).Seconds()))
+		}
+		return nil
+	}
 }
 
 // Storage faults: their size, in one place.

@@ -101,3 +101,19 @@ func TestStorageAvailabilityReadsTheClaims(t *testing.T) {
 		t.Fatalf("every claim on pgchaos-iofs: %v", err)
 	}
 }
+
+func TestStorageEffect(t *testing.T) {
+	before := &iofs.Counts{DelayedWrites: 3, DelayedFsyncs: 10, ENOSPC: 1}
+	after := &iofs.Counts{DelayedWrites: 3, DelayedFsyncs: 278, ENOSPC: 8}
+	got := storageEffect("pg-1", "worker2", before, after)
+	want := "pgchaos-iofs on worker2 (pg-1): 0 writes and 268 fsyncs delayed, 7 operations failed with ENOSPC during the fault"
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+	if got := storageEffect("pg-1", "worker2", nil, after); !strings.Contains(got, "could not be read") {
+		t.Errorf("unreadable counts: %s", got)
+	}
+	if d := PrimaryDataSlow.Describe(Hit{Instances: nil}); !strings.Contains(d, "CHECKPOINT") {
+		t.Errorf("primary-data-slow does not say it checkpoints: %s", d)
+	}
+}

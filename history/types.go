@@ -194,6 +194,9 @@ const (
 	// cluster after a fault was recovered (within the ready timeout or not).
 	EventClusterReady    = "cluster-ready"
 	EventClusterNotReady = "cluster-not-ready"
+	// EventFaultEffect says what a fault did to what it hit, as measured
+	// by its mechanism (e.g. the fsyncs a slow-storage fault delayed).
+	EventFaultEffect = "fault-effect"
 )
 
 // Expect are a fault's own expectations of the system under test, beyond

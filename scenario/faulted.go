@@ -145,6 +145,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 			err = fmt.Errorf("recovering %s: %w", p.Fault.Name(), rerr)
 		}
 	}()
+	env.Note = func(kind, detail string) { _, _ = tr.Faults.Event(kind, detail) }
 	r, err := p.Fault.Inject(ctx, env, target)
 	if r != nil {
 		recov = r

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -217,4 +218,22 @@ func (c Client) RevertRun(ctx context.Context, runID string) ([]string, error) {
 		}
 	}
 	return done, errors.Join(errs...)
+}
+
+// StorageState reads the storage-fault filesystem of node (the fault in
+// force, its events, what it did so far) through the node's agent.
+func (c Client) StorageState(ctx context.Context, node string) (iofs.State, error) {
+	pod, err := c.podOn(ctx, node)
+	if err != nil {
+		return iofs.State{}, err
+	}
+	out, stderr, err := c.Kube.Exec(ctx, Namespace, pod, "agent", []string{"/usr/local/bin/pgchaos", "iofs", "status", "--control", iofs.NodeControl})
+	if err != nil {
+		return iofs.State{}, fmt.Errorf("agent %s on %s: reading the storage-fault filesystem: %s: %w", pod, node, strings.TrimSpace(stderr), err)
+	}
+	var st iofs.State
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		return iofs.State{}, fmt.Errorf("agent %s on %s: the storage-fault filesystem answered %q: %w", pod, node, out, err)
+	}
+	return st, nil
 }
