@@ -14,7 +14,9 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 // Exit codes: a contract (DESIGN.md).
@@ -38,6 +40,10 @@ func usageErr(format string, args ...any) error {
 }
 
 func main() {
+	// controller-runtime (the Chaos Mesh client) logs through a process-wide
+	// logger and prints a stack trace on stderr when none was set: pgchaos
+	// reports its own errors, so its messages are discarded.
+	ctrllog.SetLogger(logr.Discard())
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
