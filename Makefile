@@ -6,7 +6,8 @@
 GO          ?= go
 BIN         := bin
 STATICCHECK := $(BIN)/staticcheck
-STATICCHECK_VERSION := v0.8.2 # staticcheck 2026.2.2; the proxy no longer serves the tag form (2025.1.1: 403)
+# staticcheck 2026.2.2; the proxy no longer serves the tag form (2025.1.1: 403).
+STATICCHECK_VERSION := v0.8.2
 TEST_TIMEOUT ?= 25m
 # Where the Go tests leave what a person looks at (the browser test's
 # report.png and compare.png, the HTML they show): CI keeps it as artifacts.
