@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # pgchaos benchmarks, each with a side-by-side baseline or target:
 #  - the ledger workload's acknowledged writes/s against pgbench (single-row
-#    INSERT, same clients, same local server), as a ratio (target >= 0.95);
+#    INSERT, same clients, same local server; also the workload's statement,
+#    and a thread per client), as ratios (target >= 0.95 against the first),
+#    with each client's CPU per write;
 #  - the checkers on a synthetic history of 10 million operations: ops/s on
 #    one core (target >= 2e6) and bytes per op (target <= 64).
 set -euo pipefail
