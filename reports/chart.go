@@ -216,7 +216,7 @@ func (d chartData) svg(id, name string) string {
 		if e.Detail != "" {
 			txt += " " + e.Detail
 		}
-		faultLabels = append(faultLabels, label{clampX(e.At.Seconds()), clampX(e.At.Seconds()), "◆ " + txt,
+		faultLabels = append(faultLabels, label{clampX(e.At.Seconds()), clampX(e.At.Seconds()), "◆ " + shorten(txt, eventLabelRunes),
 			fmt.Sprintf("event %s at %.3f s", txt, e.At.Seconds()), "event"})
 	}
 	xs := make([]float64, len(faultLabels))
@@ -540,3 +540,8 @@ func integers(ticks []float64) []float64 {
 	}
 	return out
 }
+
+// eventLabelRunes bounds an event's label on the chart (a fault's effect can
+// be a sentence); the whole text is its hover title and in the events table.
+const eventLabelRunes = 48
+
