@@ -544,4 +544,3 @@ func integers(ticks []float64) []float64 {
 // eventLabelRunes bounds an event's label on the chart (a fault's effect can
 // be a sentence); the whole text is its hover title and in the events table.
 const eventLabelRunes = 48
-
