@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pgchaos/pgchaos/faults/agent"
@@ -225,12 +226,15 @@ func (m storageFault) inject(ctx context.Context, env Env, h Hit) (Recover, erro
 		rec = both(checkpointDuring(ctx, env, h.Main()), rec) // cleared first, then waited for
 	}
 	// What the filesystems did, read before the fault is cleared (both
-	// runs the last first).
+	// runs the last first), once.
+	var once sync.Once
 	return both(rec, func(ctx context.Context) error {
-		after := storageCounts(ctx, env, nodes)
-		for i, in := range h.Instances {
-			env.note(history.EventFaultEffect, storageEffect(in.Name, nodes[i], before[i], after[i]))
-		}
+		once.Do(func() {
+			after := storageCounts(ctx, env, nodes)
+			for i, in := range h.Instances {
+				env.note(history.EventFaultEffect, storageEffect(in.Name, nodes[i], before[i], after[i]))
+			}
+		})
 		return nil
 	}), nil
 }
@@ -278,13 +282,16 @@ func checkpointDuring(ctx context.Context, env Env, in operators.Instance) Recov
 		}
 		done <- fmt.Sprintf("CHECKPOINT on %s asked for at the fault's start took %.1fs", in.Name, time.Since(start).Seconds())
 	}()
+	var once sync.Once
 	return func(ctx context.Context) error {
-		select {
-		case d := <-done:
-			env.note(history.EventFaultEffect, d)
-		case <-ctx.Done():
-			env.note(history.EventFaultEffect, fmt.Sprintf("CHECKPOINT on %s asked for at the fault's start still running after %.1fs", in.Name, time.Since(start).Seconds()))
-		}
+		once.Do(func() {
+			select {
+			case d := <-done:
+				env.note(history.EventFaultEffect, d)
+			case <-ctx.Done():
+				env.note(history.EventFaultEffect, fmt.Sprintf("CHECKPOINT on %s asked for at the fault's start still running after %.1fs", in.Name, time.Since(start).Seconds()))
+			}
+		})
 		return nil
 	}
 }
