@@ -122,3 +122,45 @@ func TestReadAfterWrite(t *testing.T) {
 		t.Fatalf("%d reads returned a page older than a write that had returned (first: sequence %d after %d was written)", n, v[0], v[1])
 	}
 }
+
+// TestNoKernelPageCache: the mount keeps no page cache of its own. A page
+// read through the mount and then changed in the backing file (as the
+// server's own write lands) must read back changed through the same open
+// descriptor at once. With the kernel's page cache in front of the mount
+// the second read returns the cached, older copy.
+func TestNoKernelPageCache(t *testing.T) {
+	m := mountT(t, NewControl())
+	const size = 8192
+	old, changed := make([]byte, size), make([]byte, size)
+	for i := range changed {
+		changed[i] = 0x5a
+	}
+	if err := os.WriteFile(filepath.Join(m.Backing, "f"), old, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(m.Dir, "f"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, size)
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.OpenFile(filepath.Join(m.Backing, "f"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WriteAt(changed, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ReadAt(buf, 0); err != nil {
+		t.Fatal(err)
+	}
+	if buf[0] != 0x5a || buf[size-1] != 0x5a {
+		t.Fatalf("read %#x..%#x through the mount after the backing file changed to 0x5a: the kernel served its cached page", buf[0], buf[size-1])
+	}
+}
