@@ -1,0 +1,88 @@
+//go:build linux
+
+package poller
+
+import (
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+func pair(t *testing.T) (int, int) {
+	t.Helper()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Close(fds[0]); _ = unix.Close(fds[1]) })
+	return fds[0], fds[1]
+}
+
+func TestReadinessWakeAndTimeout(t *testing.T) {
+	p, err := New(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, b := pair(t)
+	c, d := pair(t)
+	if err := p.Add(a, 7, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Add(c, 8, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing ready: the timeout passes, no events, not woken.
+	start := time.Now()
+	evs, woken, err := p.Wait(20 * time.Millisecond)
+	if err != nil || len(evs) != 0 || woken {
+		t.Fatalf("idle wait: %v %v %v", evs, woken, err)
+	}
+	if el := time.Since(start); el < 20*time.Millisecond {
+		t.Errorf("idle wait returned after %s, before its 20ms timeout", el)
+	}
+	// Data on one socket: exactly its token and generation.
+	if _, err := unix.Write(b, []byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	evs, woken, err = p.Wait(time.Second)
+	if err != nil || woken || len(evs) != 1 || evs[0] != (Event{Token: 7, Gen: 3}) {
+		t.Fatalf("after a write: %v %v %v; want token 7 gen 3 only", evs, woken, err)
+	}
+	// Level-triggered: unread data is reported again.
+	evs, _, _ = p.Wait(time.Second)
+	if len(evs) != 1 || evs[0].Token != 7 {
+		t.Fatalf("unread data not reported again: %v", evs)
+	}
+	var buf [8]byte
+	if _, err := unix.Read(a, buf[:]); err != nil {
+		t.Fatal(err)
+	}
+	// A wake from another goroutine ends a wait that would last for ever.
+	go func() { time.Sleep(10 * time.Millisecond); p.Wake() }()
+	evs, woken, err = p.Wait(-1)
+	if err != nil || !woken || len(evs) != 0 {
+		t.Fatalf("woken wait: %v %v %v", evs, woken, err)
+	}
+	// The wake is consumed: the next wait times out.
+	if _, woken, _ = p.Wait(time.Millisecond); woken {
+		t.Errorf("one Wake reported twice")
+	}
+	// A peer that hangs up is reported (so a reader sees EOF); a removed fd
+	// is not.
+	_ = unix.Close(d)
+	evs, _, _ = p.Wait(time.Second)
+	if len(evs) != 1 || evs[0].Token != 8 {
+		t.Fatalf("hang-up: %v; want token 8", evs)
+	}
+	if err := p.Remove(c); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _, _ = p.Wait(5 * time.Millisecond); len(evs) != 0 {
+		t.Errorf("removed fd reported: %v", evs)
+	}
+	if err := p.Add(a, -1, 0); err == nil {
+		t.Errorf("reserved token accepted")
+	}
+}
