@@ -131,3 +131,86 @@ func TestWorkloadFollowsPromotedPrimary(t *testing.T) {
 		t.Errorf("acknowledgements from %v; want pg0 on timeline 1 and then pg1 on timeline 2", seen)
 	}
 }
+
+// TestTLSConnections: connections the poller cannot drive (TLS) are read by
+// a goroutine each; their writes are acknowledged with evidence, a server
+// that goes away turns the writes in flight into unknowns or fails (never
+// oks), and the clients come back once it is up again.
+func TestTLSConnections(t *testing.T) {
+	ctx := context.Background()
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Replicas: -1, TLS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tb.Close() })
+	dir := t.TempDir()
+	led, err := history.NewLedger(dir, history.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pg := tb.Instances[0]
+	w, err := New(Config{DSN: tb.DSN(pg) + " sslmode=require", Clients: 3, Rate: 300, OpTimeout: time.Second}, led)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(rctx) }()
+	time.Sleep(700 * time.Millisecond)
+	conn, err := tb.Connect(ctx, pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onTLS int
+	err = conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+		WHERE s.ssl AND a.query LIKE 'INSERT INTO pgchaos_writes%'`).Scan(&onTLS)
+	_ = conn.Close(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if onTLS != 3 {
+		t.Errorf("%d workload connections on TLS; want 3", onTLS)
+	}
+	before := w.Stats.OK.Load()
+	if err := pg.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if err := pg.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := led.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ok, notOK, okAfter int
+	for _, o := range tr.Ops {
+		switch {
+		case o.Outcome == history.OK && o.LSN == 0:
+			t.Errorf("write %d acknowledged without an LSN", o.ID)
+		case o.Outcome == history.OK:
+			ok++
+			if o.ID > before+10 {
+				okAfter++
+			}
+		default:
+			notOK++
+		}
+	}
+	if before == 0 || notOK == 0 || okAfter == 0 {
+		t.Errorf("%d acknowledged before the kill, %d not acknowledged, %d acknowledged after the restart; want each > 0", before, notOK, okAfter)
+	}
+	t.Logf("%d ok (%d before the kill), %d failed or unknown", ok, before, notOK)
+}

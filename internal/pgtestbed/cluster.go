@@ -56,6 +56,9 @@ type Options struct {
 	// rules, e.g. "host all alice 127.0.0.1/32 scram-sha-256" to make one
 	// role need a password.
 	HBA []string
+	// TLS turns ssl on in every instance, with a self-signed certificate,
+	// so that clients with sslmode=require talk TLS.
+	TLS bool
 	// Keep keeps BaseDir (data directories and logs) after Close, and after
 	// a failed Start, for debugging. Servers are stopped either way.
 	Keep bool

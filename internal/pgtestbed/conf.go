@@ -1,10 +1,19 @@
 package pgtestbed
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // confFile is the file, inside each data directory, holding the settings the
@@ -64,6 +73,13 @@ func (c *Cluster) writeConf(i *Instance) error {
 		}
 		settings = append(settings, [2]string{"synchronous_standby_names",
 			quoteConf("ANY 1 (" + strings.Join(names, ", ") + ")")})
+	}
+	if c.opts.TLS {
+		if err := c.writeCert(i); err != nil {
+			return err
+		}
+		settings = append(settings, [2]string{"ssl", "on"},
+			[2]string{"ssl_cert_file", quoteConf(certFile)}, [2]string{"ssl_key_file", quoteConf(keyFile)})
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Written by pgtestbed for %s; rewritten after every copy of the data directory.\n", i.Name)
@@ -143,4 +159,40 @@ func (c *Cluster) makeStandby(i, primary *Instance) error {
 		return fmt.Errorf("removing recovery.signal of %s: %w", i.Name, err)
 	}
 	return c.touch(i, "standby.signal")
+}
+
+// The certificate and key of Options.TLS, in each data directory.
+const (
+	certFile = "pgtestbed.crt"
+	keyFile  = "pgtestbed.key"
+)
+
+// writeCert writes a fresh self-signed certificate for 127.0.0.1 into i's
+// data directory.
+func (c *Cluster) writeCert(i *Instance) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("certificate of %s: %w", i.Name, err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "pgtestbed " + i.Name},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("certificate of %s: %w", i.Name, err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return fmt.Errorf("certificate key of %s: %w", i.Name, err)
+	}
+	if err := c.run.writeFile(filepath.Join(i.DataDir, certFile), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); err != nil {
+		return err
+	}
+	return c.run.writeFile(filepath.Join(i.DataDir, keyFile), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}))
 }
