@@ -43,6 +43,7 @@ type client struct {
 	pg   *pgconn.PgConn // the connection pgx made, for cancel requests
 	node history.NodeID
 	name string
+	tl   uint32 // the timeline the server writes (see writerTimeline)
 
 	next     time.Time // rate-limited: when the next write may start
 	until    time.Time // backing off until
@@ -62,6 +63,7 @@ type dialed struct {
 	link   link
 	stream *streamLink
 	pg     *pgconn.PgConn
+	tl     uint32
 	node   history.NodeID
 	name   string
 	err    error
@@ -351,7 +353,7 @@ func (l *loop) dialed(d dialed) error {
 	if d.err != nil {
 		return l.finish(c, errNotSent{d.err})
 	}
-	c.link, c.pg, c.node, c.name = d.link, d.pg, d.node, d.name
+	c.link, c.pg, c.tl, c.node, c.name = d.link, d.pg, d.tl, d.node, d.name
 	if raw, ok := d.link.(*rawLink); ok {
 		l.gen++
 		raw.gen = l.gen
@@ -410,9 +412,8 @@ func (l *loop) received(c *client, rerr error) error {
 func (l *loop) finish(c *client, err error) error {
 	out := Classify(err)
 	if out == history.OK {
-		ack, perr := parseAck(c.ans.lsn, c.ans.walfile)
-		if perr == nil {
-			ack.Node, ack.ServerClock = c.node, c.ans.clock
+		ack := history.Ack{Node: c.node, LSN: c.ans.lsn, Timeline: c.tl, ServerClock: c.ans.clock}
+		{
 			if _, lerr := l.w.ledger.Acked(c.op, ack); lerr != nil {
 				return fmt.Errorf("client %d: %w", c.id, lerr)
 			}
@@ -424,10 +425,6 @@ func (l *loop) finish(c *client, err error) error {
 			c.state, c.backoff = idle, 0
 			return nil
 		}
-		// The server answered something we cannot read: the write
-		// happened, but the evidence is bad. Record it as unknown rather
-		// than invent evidence.
-		out, err = history.Unknown, perr
 	}
 	if _, lerr := l.w.ledger.Finished(c.op, out, err); lerr != nil {
 		return fmt.Errorf("client %d: %w", c.id, lerr)
@@ -486,6 +483,10 @@ func (w *Workload) connect(ctx context.Context, cc *pgx.ConnConfig, insert strin
 	if err != nil {
 		return fail(err)
 	}
+	tl, err := writerTimeline(ctx, conn)
+	if err != nil {
+		return fail(err)
+	}
 	id, err := w.ledger.Node(n)
 	if err != nil {
 		return fail(err)
@@ -501,7 +502,7 @@ func (w *Workload) connect(ctx context.Context, cc *pgx.ConnConfig, insert strin
 	if err != nil {
 		return fail(err)
 	}
-	d := dialed{node: id, name: name, pg: conn.PgConn()}
+	d := dialed{node: id, name: name, pg: conn.PgConn(), tl: tl}
 	fd, ok, err := detach(h.Conn)
 	switch {
 	case err != nil:

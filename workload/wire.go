@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgproto3"
+	"github.com/pgchaos/pgchaos/history"
 )
 
 // The workload speaks the extended query protocol itself once a connection
@@ -25,11 +25,17 @@ const maxMessage = 1 << 20
 func appendWrite(dst []byte, stmt string, params [][]byte) []byte {
 	// The Encode methods of these messages only fail for more than 65535
 	// parameters or formats.
-	dst, _ = (&pgproto3.Bind{PreparedStatement: stmt, Parameters: params}).Encode(dst)
+	dst, _ = (&pgproto3.Bind{PreparedStatement: stmt, Parameters: params, ResultFormatCodes: binaryResults}).Encode(dst)
 	dst, _ = (&pgproto3.Execute{}).Encode(dst)
 	dst, _ = (&pgproto3.Sync{}).Encode(dst)
 	return dst
 }
+
+// binaryResults asks for every column of the evidence in binary.
+var binaryResults = []int16{1}
+
+// pgEpochMicros is 2000-01-01 in Unix µs: binary timestamps count from it.
+const pgEpochMicros = 946684800000000
 
 // appendTerminate appends the message that ends a session cleanly.
 func appendTerminate(dst []byte) []byte {
@@ -39,14 +45,14 @@ func appendTerminate(dst []byte) []byte {
 
 // answer is what the server said about one write, read message by message.
 type answer struct {
-	rows         int
-	lsn, walfile string
-	clock        int64
-	evidenceErr  error
-	pgErr        *pgconn.PgError
-	ready        bool // ReadyForQuery: the answer is complete
-	row          pgproto3.DataRow
-	errResp      pgproto3.ErrorResponse
+	rows        int
+	lsn         history.LSN
+	clock       int64
+	evidenceErr error
+	pgErr       *pgconn.PgError
+	ready       bool // ReadyForQuery: the answer is complete
+	row         pgproto3.DataRow
+	errResp     pgproto3.ErrorResponse
 }
 
 func (a *answer) reset() {
@@ -107,15 +113,12 @@ func (a *answer) message(typ byte, body []byte) error {
 }
 
 func (a *answer) evidence(v [][]byte) {
-	if len(v) != 3 || v[0] == nil || v[1] == nil || v[2] == nil {
+	if len(v) != 2 || len(v[0]) != 8 || len(v[1]) != 8 {
 		a.evidenceErr = fmt.Errorf("reading commit evidence: %d columns", len(v))
 		return
 	}
-	a.lsn, a.walfile = string(v[0]), string(v[1])
-	var err error
-	if a.clock, err = strconv.ParseInt(string(v[2]), 10, 64); err != nil {
-		a.evidenceErr = fmt.Errorf("reading commit evidence: clock: %w", err)
-	}
+	a.lsn = history.LSN(binary.BigEndian.Uint64(v[0]))
+	a.clock = int64(binary.BigEndian.Uint64(v[1])) + pgEpochMicros
 }
 
 // outcome is the write's fate once ready: nil for acknowledged with

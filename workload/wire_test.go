@@ -2,6 +2,7 @@ package workload
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"testing"
 
@@ -24,7 +25,11 @@ func encode(t *testing.T, msgs ...pgproto3.BackendMessage) []byte {
 // TestAnswer feeds the answers a server can give to one write, whole and a
 // byte at a time, and checks the outcome each one must lead to.
 func TestAnswer(t *testing.T) {
-	row := &pgproto3.DataRow{Values: [][]byte{[]byte("0/3000148"), []byte("000000020000000000000003"), []byte("1763769600123456")}}
+	// Binary evidence: pg_lsn 0/3000148, timestamptz 1763769600123456 Unix µs.
+	lsn, clk := make([]byte, 8), make([]byte, 8)
+	binary.BigEndian.PutUint64(lsn, 0x3000148)
+	binary.BigEndian.PutUint64(clk, uint64(1763769600123456-pgEpochMicros))
+	row := &pgproto3.DataRow{Values: [][]byte{lsn, clk}}
 	ok := []pgproto3.BackendMessage{&pgproto3.BindComplete{}, row, &pgproto3.CommandComplete{CommandTag: []byte("INSERT 0 1")}, &pgproto3.ReadyForQuery{TxStatus: 'I'}}
 	cases := []struct {
 		name  string
@@ -36,7 +41,7 @@ func TestAnswer(t *testing.T) {
 		{"acknowledged with a notice first", append([]pgproto3.BackendMessage{&pgproto3.NoticeResponse{Severity: "WARNING", Message: "x"}}, ok...), true, history.OK},
 		{"ERROR: aborted, not applied", []pgproto3.BackendMessage{&pgproto3.ErrorResponse{Severity: "ERROR", SeverityUnlocalized: "ERROR", Code: "25006", Message: "read-only"}, &pgproto3.ReadyForQuery{TxStatus: 'I'}}, true, history.Fail},
 		{"committed but no evidence row", []pgproto3.BackendMessage{&pgproto3.BindComplete{}, &pgproto3.CommandComplete{CommandTag: []byte("INSERT 0 1")}, &pgproto3.ReadyForQuery{TxStatus: 'I'}}, true, history.Unknown},
-		{"evidence with a NULL", []pgproto3.BackendMessage{&pgproto3.BindComplete{}, &pgproto3.DataRow{Values: [][]byte{nil, nil, nil}}, &pgproto3.CommandComplete{}, &pgproto3.ReadyForQuery{TxStatus: 'I'}}, true, history.Unknown},
+		{"evidence with a NULL", []pgproto3.BackendMessage{&pgproto3.BindComplete{}, &pgproto3.DataRow{Values: [][]byte{nil, nil}}, &pgproto3.CommandComplete{}, &pgproto3.ReadyForQuery{TxStatus: 'I'}}, true, history.Unknown},
 		{"incomplete: no ReadyForQuery yet", ok[:3], false, history.Pending},
 	}
 	for _, tc := range cases {
@@ -69,7 +74,7 @@ func TestAnswer(t *testing.T) {
 			if got := Classify(a.outcome()); got != tc.want {
 				t.Errorf("%s (split %v): outcome %s (%v), want %s", tc.name, split, got, a.outcome(), tc.want)
 			}
-			if tc.want == history.OK && (a.lsn != "0/3000148" || a.clock != 1763769600123456) {
+			if tc.want == history.OK && (a.lsn.String() != "0/3000148" || a.clock != 1763769600123456) {
 				t.Errorf("%s: evidence %q %d", tc.name, a.lsn, a.clock)
 			}
 		}
@@ -104,14 +109,14 @@ func TestAppendWrite(t *testing.T) {
 		}
 		switch m := m.(type) {
 		case *pgproto3.Bind:
-			got = append(got, fmt.Sprintf("bind %s %q", m.PreparedStatement, m.Parameters))
+			got = append(got, fmt.Sprintf("bind %s %q results %v", m.PreparedStatement, m.Parameters, m.ResultFormatCodes))
 		case *pgproto3.Execute:
 			got = append(got, fmt.Sprintf("execute %q %d", m.Portal, m.MaxRows))
 		default:
 			got = append(got, fmt.Sprintf("%T", m))
 		}
 	}
-	want := []string{`bind pgchaos_write ["7" "42" "3"]`, `execute "" 0`, "*pgproto3.Sync"}
+	want := []string{`bind pgchaos_write ["7" "42" "3"] results [1]`, `execute "" 0`, "*pgproto3.Sync"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("server reads %q, want %q", got, want)
 	}

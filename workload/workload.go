@@ -18,10 +18,11 @@ import (
 )
 
 // evidenceSQL is the RETURNING clause of every write: the WAL insert position
-// (a lower bound of the commit record), the WAL file name (whose first eight
-// hex digits are the timeline being written) and the server clock in µs.
-const evidenceSQL = `RETURNING pg_current_wal_insert_lsn()::text, pg_walfile_name(pg_current_wal_insert_lsn()),
-	(extract(epoch FROM clock_timestamp()) * 1000000)::bigint`
+// (a lower bound of the commit record) and the server clock, both read in
+// binary (no formatting on the server). The timeline being written is read
+// once per connection (writerTimeline): a primary's timeline only changes
+// by a restart, which ends the connection.
+const evidenceSQL = `RETURNING pg_current_wal_insert_lsn(), clock_timestamp()`
 
 // DefaultTable is the table the workload writes to.
 const DefaultTable = "pgchaos_writes"
@@ -260,17 +261,23 @@ func Identify(ctx context.Context, conn *pgx.Conn) (history.Node, error) {
 	return n, nil
 }
 
-// parseAck turns the INSERT's RETURNING values into commit evidence.
-func parseAck(lsnText, walfile string) (history.Ack, error) {
-	lsn, err := history.ParseLSN(lsnText)
+// errInRecovery: the server reached is a standby. Writes there fail anyway;
+// refusing the connection (rather than writing) keeps the timeline read at
+// connect true: a standby's timeline changes when it is promoted.
+var errInRecovery = errors.New("server is in recovery (a standby): not writing there")
+
+// writerTimeline returns the timeline a primary is writing, or errInRecovery.
+func writerTimeline(ctx context.Context, conn *pgx.Conn) (uint32, error) {
+	var walfile *string
+	err := conn.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN NULL
+		ELSE pg_walfile_name(pg_current_wal_insert_lsn()) END`).Scan(&walfile)
 	if err != nil {
-		return history.Ack{}, fmt.Errorf("reading commit evidence: %w", err)
+		return 0, fmt.Errorf("reading the timeline: %w", err)
 	}
-	tl, err := TimelineOfWALFile(walfile)
-	if err != nil {
-		return history.Ack{}, err
+	if walfile == nil {
+		return 0, errInRecovery
 	}
-	return history.Ack{LSN: lsn, Timeline: tl}, nil
+	return TimelineOfWALFile(*walfile)
 }
 
 // TimelineOfWALFile returns the timeline of a WAL segment file name: its first
