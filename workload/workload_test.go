@@ -198,8 +198,10 @@ func TestTLSConnections(t *testing.T) {
 	var ok, notOK, okAfter int
 	for _, o := range tr.Ops {
 		switch {
-		case o.Outcome == history.OK && o.LSN == 0:
-			t.Errorf("write %d acknowledged without an LSN", o.ID)
+		case o.Outcome == history.OK && (o.LSN == 0 || o.Timeline != 1):
+			t.Errorf("write %d acknowledged with LSN %s on timeline %d", o.ID, o.LSN, o.Timeline)
+		case o.Outcome == history.OK && time.Since(time.UnixMicro(o.ServerClock)).Abs() > time.Minute:
+			t.Errorf("write %d acknowledged at server time %s, not now", o.ID, time.UnixMicro(o.ServerClock))
 		case o.Outcome == history.OK:
 			ok++
 			if o.ID > before+10 {
