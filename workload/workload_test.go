@@ -87,21 +87,7 @@ func TestWorkloadFollowsPromotedPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tb.Close() })
-	dir := t.TempDir()
-	led, err := history.NewLedger(dir, history.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(Config{DSN: tb.MultiHostDSN(), Clients: 2, Rate: 200, OpTimeout: time.Second}, led)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- w.Run(rctx) }()
+	_, stop := startWorkload(t, Config{DSN: tb.MultiHostDSN(), Clients: 2, Rate: 200, OpTimeout: time.Second})
 	time.Sleep(time.Second)
 	if err := tb.Instances[0].Kill(); err != nil {
 		t.Fatal(err)
@@ -110,17 +96,7 @@ func TestWorkloadFollowsPromotedPrimary(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := led.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := history.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := stop()
 	seen := map[string]bool{}
 	for _, o := range tr.Ops {
 		if o.Outcome == history.OK {
@@ -143,23 +119,8 @@ func TestTLSConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = tb.Close() })
-	dir := t.TempDir()
-	led, err := history.NewLedger(dir, history.Meta{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	pg := tb.Instances[0]
-	w, err := New(Config{DSN: tb.DSN(pg) + " sslmode=require", Clients: 3, Rate: 300, OpTimeout: time.Second}, led)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Prepare(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- w.Run(rctx) }()
+	w, stop := startWorkload(t, Config{DSN: tb.DSN(pg) + " sslmode=require", Clients: 3, Rate: 300, OpTimeout: time.Second})
 	time.Sleep(700 * time.Millisecond)
 	conn, err := tb.Connect(ctx, pg)
 	if err != nil {
@@ -184,17 +145,7 @@ func TestTLSConnections(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if err := led.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := history.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := stop()
 	var ok, notOK, okAfter int
 	for _, o := range tr.Ops {
 		switch {
@@ -215,4 +166,41 @@ func TestTLSConnections(t *testing.T) {
 		t.Errorf("%d acknowledged before the kill, %d not acknowledged, %d acknowledged after the restart; want each > 0", before, notOK, okAfter)
 	}
 	t.Logf("%d ok (%d before the kill), %d failed or unknown", ok, before, notOK)
+}
+
+// startWorkload prepares and starts a workload on a fresh ledger; stop ends
+// it and returns the recorded trial.
+func startWorkload(t *testing.T, cfg Config) (w *Workload, stop func() *history.Trial) {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	led, err := history.NewLedger(dir, history.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err = New(cfg, led); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Prepare(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- w.Run(rctx) }()
+	t.Cleanup(cancel)
+	return w, func() *history.Trial {
+		t.Helper()
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if err := led.Close(); err != nil {
+			t.Fatal(err)
+		}
+		tr, err := history.Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
 }
