@@ -1,6 +1,7 @@
 package workload
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -131,10 +132,12 @@ func (l *streamLink) write(b []byte, deadline time.Time) (bool, error) {
 // readLoop forwards what the connection reads until it fails or is closed,
 // calling wake after each chunk; it gives up a chunk when stop is closed.
 func (l *streamLink) readLoop(out chan<- chunk, stop <-chan struct{}, wake func()) {
+	buf := make([]byte, 4096)
 	for {
-		buf := make([]byte, 4096)
 		n, err := l.conn.Read(buf)
-		c := chunk{link: l, data: buf[:n]}
+		// The loop may read the chunk after the next Read: hand it a copy
+		// the size of the answer (some hundred bytes), not the buffer.
+		c := chunk{link: l, data: bytes.Clone(buf[:n])}
 		if err != nil {
 			c.err = fmt.Errorf("reading answer: %w", err)
 		}

@@ -61,7 +61,6 @@ type client struct {
 type dialed struct {
 	client int
 	link   link
-	stream *streamLink
 	pg     *pgconn.PgConn
 	tl     uint32
 	node   history.NodeID
@@ -292,12 +291,12 @@ func (l *loop) dial(c *client) {
 		defer cancel()
 		d := l.w.connect(ctx, cc, l.insert)
 		d.client = idx
-		if d.stream != nil {
-			d.stream.client = idx
+		if stream, ok := d.link.(*streamLink); ok {
+			stream.client = idx
 			l.wg.Add(1)
 			go func() {
 				defer l.wg.Done()
-				d.stream.readLoop(l.chunks, l.stop, l.poll.Wake)
+				stream.readLoop(l.chunks, l.stop, l.poll.Wake)
 			}()
 		}
 		l.dials <- d
@@ -413,18 +412,16 @@ func (l *loop) finish(c *client, err error) error {
 	out := Classify(err)
 	if out == history.OK {
 		ack := history.Ack{Node: c.node, LSN: c.ans.lsn, Timeline: c.tl, ServerClock: c.ans.clock}
-		{
-			if _, lerr := l.w.ledger.Acked(c.op, ack); lerr != nil {
-				return fmt.Errorf("client %d: %w", c.id, lerr)
-			}
-			l.w.Stats.OK.Add(1)
-			if c.name != l.lastName {
-				l.lastName = c.name
-				l.w.Stats.current.Store(c.name)
-			}
-			c.state, c.backoff = idle, 0
-			return nil
+		if _, lerr := l.w.ledger.Acked(c.op, ack); lerr != nil {
+			return fmt.Errorf("client %d: %w", c.id, lerr)
 		}
+		l.w.Stats.OK.Add(1)
+		if c.name != l.lastName {
+			l.lastName = c.name
+			l.w.Stats.current.Store(c.name)
+		}
+		c.state, c.backoff = idle, 0
+		return nil
 	}
 	if _, lerr := l.w.ledger.Finished(c.op, out, err); lerr != nil {
 		return fmt.Errorf("client %d: %w", c.id, lerr)
@@ -511,8 +508,7 @@ func (w *Workload) connect(ctx context.Context, cc *pgx.ConnConfig, insert strin
 	case ok:
 		d.link = &rawLink{fd: fd}
 	default:
-		d.stream = &streamLink{conn: h.Conn}
-		d.link = d.stream
+		d.link = &streamLink{conn: h.Conn}
 	}
 	return d
 }
