@@ -193,6 +193,13 @@ func (l *loop) run() error {
 			if err := l.readable(c); err != nil {
 				return err
 			}
+			// An acknowledged client writes again at once, as pgbench
+			// does, rather than after the other answers of this batch.
+			if c.state == idle && l.interval == 0 {
+				if err := l.step(c, time.Now(), stopping); err != nil {
+					return err
+				}
+			}
 		}
 		if woken || len(l.dials) > 0 || len(l.chunks) > 0 {
 			if err := l.inbox(); err != nil {
