@@ -1,7 +1,6 @@
 package history
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"sync"
@@ -18,15 +17,26 @@ const syncEvery = 5
 // Appender streams newline-terminated records to a file, flushing them to the
 // kernel every FlushInterval and to disk every second, so that a killed
 // harness leaves a readable prefix. It is safe for concurrent use.
+//
+// Appending only copies the record into memory: the flush loop swaps the
+// buffer for a spare and writes it outside the lock, so that a writer (the
+// workload's one loop, driving every client) never waits for the file.
 type Appender struct {
-	mu     sync.Mutex
-	f      *os.File
-	w      *bufio.Writer
+	mu     sync.Mutex // guards buf, spare, err, closed
+	buf    []byte     // records not yet handed to the kernel
+	spare  []byte
 	err    error
-	done   chan struct{}
-	wg     sync.WaitGroup
 	closed bool
+
+	wmu  sync.Mutex // orders the writes to f; taken before mu
+	f    *os.File
+	done chan struct{}
+	wg   sync.WaitGroup
 }
+
+// maxBuffered bounds the records held in memory: an append that finds
+// more waits for them to be written (a disk slower than the records come).
+const maxBuffered = 8 << 20
 
 // NewAppender creates (or truncates) path and starts its flush loop.
 func NewAppender(path string) (*Appender, error) {
@@ -34,7 +44,7 @@ func NewAppender(path string) (*Appender, error) {
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", path, err)
 	}
-	a := &Appender{f: f, w: bufio.NewWriterSize(f, 256<<10), done: make(chan struct{})}
+	a := &Appender{f: f, buf: make([]byte, 0, 256<<10), spare: make([]byte, 0, 256<<10), done: make(chan struct{})}
 	a.wg.Add(1)
 	go a.flushLoop()
 	return a, nil
@@ -50,35 +60,52 @@ func (a *Appender) flushLoop() {
 			return
 		case <-t.C:
 		}
-		a.mu.Lock()
-		if a.err == nil && a.w.Buffered() > 0 {
-			a.err = a.w.Flush()
-		}
-		a.mu.Unlock()
+		a.flush()
 		if n%syncEvery == 0 {
-			// fsync outside the lock: writers go on while the disk works.
 			_ = a.f.Sync()
 		}
 	}
 }
 
+// flush hands the buffered records to the kernel, without holding up
+// appends meanwhile.
+func (a *Appender) flush() {
+	a.wmu.Lock()
+	defer a.wmu.Unlock()
+	a.mu.Lock()
+	b := a.buf
+	if len(b) == 0 || a.err != nil {
+		a.mu.Unlock()
+		return
+	}
+	a.buf, a.spare = a.spare[:0], nil
+	a.mu.Unlock()
+	_, err := a.f.Write(b)
+	a.mu.Lock()
+	if err != nil && a.err == nil {
+		a.err = err
+	}
+	a.spare = b[:0]
+	a.mu.Unlock()
+}
+
 // Append writes one record; rec must end with a newline.
 func (a *Appender) Append(rec []byte) error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.appendLocked(rec)
-}
-
-func (a *Appender) appendLocked(rec []byte) error {
 	if a.closed {
+		a.mu.Unlock()
 		return fmt.Errorf("appending to %s: closed", a.f.Name())
 	}
 	if a.err != nil {
-		return fmt.Errorf("writing %s: %w", a.f.Name(), a.err)
-	}
-	if _, err := a.w.Write(rec); err != nil {
-		a.err = err
+		err := a.err
+		a.mu.Unlock()
 		return fmt.Errorf("writing %s: %w", a.f.Name(), err)
+	}
+	a.buf = append(a.buf, rec...)
+	full := len(a.buf) >= maxBuffered
+	a.mu.Unlock()
+	if full {
+		a.flush()
 	}
 	return nil
 }
@@ -94,10 +121,10 @@ func (a *Appender) Close() error {
 	close(a.done)
 	a.mu.Unlock()
 	a.wg.Wait()
+	a.flush()
+	a.mu.Lock()
 	err := a.err
-	if err == nil {
-		err = a.w.Flush()
-	}
+	a.mu.Unlock()
 	if serr := a.f.Sync(); err == nil {
 		err = serr
 	}
