@@ -28,10 +28,10 @@ const (
 	// alike; the median of the rounds' ratios is the result. Two rounds
 	// of 5 s a few seconds apart differ by up to 20% on this machine even
 	// for pgbench against itself: many short rounds.
-	benchRounds = 9
+	benchRounds = 15
 	// benchExtraEvery: every so many rounds also run the two further
 	// baselines, before the pair.
-	benchExtraEvery = 3
+	benchExtraEvery = 5
 )
 
 var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \((?:without initial connection time|excluding connections establishing)\)`)
