@@ -46,36 +46,8 @@ var tpsRE = regexp.MustCompile(`tps = ([0-9.]+) \((?:without initial connection 
 // -benchtime 1x.
 func BenchmarkLedgerVsPgbench(b *testing.B) {
 	ctx := context.Background()
-	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Replicas: -1})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer tb.Close()
-	pg := tb.Instances[0]
-	dsn := tb.DSN(pg)
-	cc, err := ParseDSN(dsn, 2*time.Second)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := Prepare(ctx, cc, "pgbench_writes"); err != nil {
-		b.Fatal(err)
-	}
-	pgbench, err := exec.LookPath("pgbench")
-	if err != nil {
-		pgbench = filepath.Join(tb.BinDir, "pgbench")
-	}
-	script := filepath.Join(b.TempDir(), "insert.sql")
-	err = os.WriteFile(script, []byte("\\set id random(1, 1000000000)\nINSERT INTO pgbench_writes (run, id, client) VALUES (1, :id, 1);\n"), 0o644)
-	if err != nil {
-		b.Fatal(err)
-	}
-	// The same statement the workload sends, evidence included: the ratio
-	// against it is the harness's own overhead.
-	same := filepath.Join(b.TempDir(), "same.sql")
-	err = os.WriteFile(same, []byte("\\set id random(1, 1000000000)\nINSERT INTO pgbench_writes (run, id, client) VALUES (1, :id, 1) "+evidenceSQL+";\n"), 0o644)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bed := newBenchBed(ctx, b)
+	dsn, pg, pgbench, script, same := bed.dsn, bed.pg, bed.pgbench, bed.script, bed.same
 	for i := 0; i < b.N; i++ {
 		var ratios, sameRatios, threadRatios, pgbenchAll, oursAll, pgbenchCPU, threadCPU, oursCPU []float64
 		for round := 0; round < benchRounds; round++ {
@@ -123,6 +95,95 @@ func BenchmarkLedgerVsPgbench(b *testing.B) {
 		b.ReportMetric(median(oursCPU), "ledger-client-µs/op")
 		fmt.Printf("ledger workload vs pgbench, %d clients, %d rounds of %s each: median ratio %.3f vs the plain INSERT (target >= 0.95; rounds %s); %.3f vs the same statement, %.3f vs the plain INSERT with a thread per client (%d rounds each); median client CPU per write %.1f µs (pgbench %.1f µs, with a thread per client %.1f µs)\n",
 			benchClients, benchRounds, benchDuration, median(ratios), spread(ratios), median(sameRatios), median(threadRatios), len(sameRatios), median(oursCPU), median(pgbenchCPU), median(threadCPU))
+	}
+}
+
+// benchBed is the server both contenders write to and pgbench's scripts.
+type benchBed struct {
+	dsn          string
+	pg           *pgtestbed.Instance
+	pgbench      string
+	script, same string // a plain single-row INSERT; the workload's own statement
+}
+
+func newBenchBed(ctx context.Context, b *testing.B) benchBed {
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Replicas: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = tb.Close() })
+	bed := benchBed{pg: tb.Instances[0], dsn: tb.DSN(tb.Instances[0])}
+	cc, err := ParseDSN(bed.dsn, 2*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := Prepare(ctx, cc, "pgbench_writes"); err != nil {
+		b.Fatal(err)
+	}
+	if bed.pgbench, err = exec.LookPath("pgbench"); err != nil {
+		bed.pgbench = filepath.Join(tb.BinDir, "pgbench")
+	}
+	bed.script = filepath.Join(b.TempDir(), "insert.sql")
+	err = os.WriteFile(bed.script, []byte("\\set id random(1, 1000000000)\nINSERT INTO pgbench_writes (run, id, client) VALUES (1, :id, 1);\n"), 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The same statement the workload sends, evidence included: the ratio
+	// against it is the harness's own overhead.
+	bed.same = filepath.Join(b.TempDir(), "same.sql")
+	err = os.WriteFile(bed.same, []byte("\\set id random(1, 1000000000)\nINSERT INTO pgbench_writes (run, id, client) VALUES (1, :id, 1) "+evidenceSQL+";\n"), 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return bed
+}
+
+// alongsideRounds is how many times BenchmarkLedgerAlongsidePgbench runs
+// each pairing.
+const alongsideRounds = 3
+
+// BenchmarkLedgerAlongsidePgbench runs the ledger workload and pgbench at
+// the same time, 8 clients each, against the same server, and reports the
+// ratio of their rates: both see the same machine at the same moment, so
+// the ratio moves far less than in BenchmarkLedgerVsPgbench. On a saturated
+// server it measures how well a client holds its share: a client that is
+// slower to answer gets fewer commits. Against pgbench -j 2 (two threads)
+// and -j 1 (one thread, as the workload's loop). Informational: no target.
+func BenchmarkLedgerAlongsidePgbench(b *testing.B) {
+	ctx := context.Background()
+	bed := newBenchBed(ctx, b)
+	for i := 0; i < b.N; i++ {
+		for _, threads := range []int{pgbenchThreads, 1} {
+			var ratios []float64
+			for round := 0; round < alongsideRounds; round++ {
+				reset(ctx, b, bed.dsn)
+				led, err := history.NewLedger(b.TempDir(), history.Meta{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				w, err := New(Config{DSN: bed.dsn, Clients: benchClients, Duration: benchDuration + 2*time.Second, Table: "pgbench_writes"}, led)
+				if err != nil {
+					b.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- w.Run(ctx) }()
+				time.Sleep(time.Second) // connected and writing
+				ok0, start := w.Stats.OK.Load(), time.Now()
+				theirs := runPgbench(ctx, b, bed.pgbench, bed.pg.Port, bed.script, threads)
+				ours := float64(w.Stats.OK.Load()-ok0) / time.Since(start).Seconds()
+				if err := <-done; err != nil {
+					b.Fatal(err)
+				}
+				if err := led.Close(); err != nil {
+					b.Fatal(err)
+				}
+				ratios = append(ratios, ours/theirs.rate)
+				fmt.Printf("at once with pgbench -j %d: pgbench %.0f tps, ledger workload %.0f acknowledged writes/s: ratio %.3f\n", threads, theirs.rate, ours, ours/theirs.rate)
+			}
+			b.ReportMetric(median(ratios), fmt.Sprintf("ratio-alongside-j%d", threads))
+			fmt.Printf("ledger workload alongside pgbench -j %d, %d clients each, %d rounds of %s: median ratio %.3f (rounds %s)\n",
+				threads, benchClients, alongsideRounds, benchDuration, median(ratios), spread(ratios))
+		}
 	}
 }
 

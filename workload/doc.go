@@ -15,8 +15,11 @@
 // bodies by pgproto3), waits on an epoll set of all plain sockets
 // (internal/poller), and reads the answers itself; a TLS connection, which
 // it cannot poll, has a goroutine reading it. A write past its timeout gets
-// a cancel request (as in libpq and pgx) and is unknown. This spends 20-ish
-// µs of client CPU per write where a goroutine per client parked in Go's
-// netpoller spent 33 (see README, Benchmarks): on a small machine that CPU
-// is taken from the server under test.
+// a cancel request (as in libpq and pgx) and is unknown. This spends 17-20
+// µs of client CPU per write, as pgbench does, where a goroutine per client
+// parked in Go's netpoller spent 33 (see README, Benchmarks): on a small
+// machine that CPU is taken from the server under test. The loop yields to
+// the scheduler every few milliseconds (the runtime otherwise takes it for a
+// goroutine that never stops), and the ledger's appender never makes it wait
+// for the disk.
 package workload
