@@ -14,6 +14,8 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/poller"
+	"github.com/pgchaos/pgchaos/internal/uring"
+	"golang.org/x/sys/unix"
 )
 
 // The loop: one goroutine drives every client. Each client is a small state
@@ -39,12 +41,13 @@ type client struct {
 	state state
 	rng   *rand.Rand
 
-	link link
-	raw  *rawLink       // link, when it is a plain socket
-	pg   *pgconn.PgConn // the connection pgx made, for cancel requests
-	node history.NodeID
-	name string
-	tl   uint32 // the timeline the server writes (see writerTimeline)
+	link   link
+	raw    *rawLink       // link, when it is a plain socket
+	queued bool           // its write waits in l.batch for the next submit
+	pg     *pgconn.PgConn // the connection pgx made, for cancel requests
+	node   history.NodeID
+	name   string
+	tl     uint32 // the timeline the server writes (see writerTimeline)
 
 	next     time.Time // rate-limited: when the next write may start
 	until    time.Time // backing off until
@@ -78,6 +81,11 @@ type loop struct {
 	insert   string
 	gen      int32
 	lastName string
+
+	// ring sends the writes of one turn of the loop in one system call
+	// (internal/uring); nil where io_uring is unavailable.
+	ring  *uring.Ring
+	batch []*client
 
 	dials  chan dialed
 	chunks chan chunk
@@ -127,6 +135,12 @@ func (w *Workload) Run(ctx context.Context) error {
 		case <-l.stop:
 		}
 	}()
+	if ring, rerr := uring.New(uint32(w.cfg.Clients)); rerr == nil {
+		l.ring = ring
+		defer ring.Close()
+	} else {
+		w.cfg.Logger.Debug("io_uring unavailable: writing one at a time", "err", rerr)
+	}
 	err = l.run()
 	for _, c := range l.clients {
 		l.drop(c, true)
@@ -180,6 +194,9 @@ func (l *loop) run() error {
 		}
 		if !live {
 			return nil
+		}
+		if err := l.submit(); err != nil {
+			return err
 		}
 		evs, woken, err := l.poll.Wait(max(0, time.Until(wake)))
 		if err != nil {
@@ -294,6 +311,11 @@ func (l *loop) send(c *client) error {
 	c.out = appendWrite(c.out[:0], insertStmt, c.params[:])
 	c.ans.reset()
 	c.in = c.in[:0]
+	if l.ring != nil && c.raw != nil {
+		c.queued, c.state = true, inFlight
+		l.batch = append(l.batch, c)
+		return nil
+	}
 	sent, err := c.link.write(c.out, c.deadline)
 	if err != nil {
 		if !sent {
@@ -303,6 +325,44 @@ func (l *loop) send(c *client) error {
 	}
 	c.state = inFlight
 	return nil
+}
+
+// submit sends the queued writes of this turn together. Entries reach the
+// ring only here: a client dropped meanwhile is simply left out (its socket
+// may be closed and its descriptor number reused).
+func (l *loop) submit() error {
+	if len(l.batch) == 0 {
+		return nil
+	}
+	for _, c := range l.batch {
+		if !c.queued {
+			continue
+		}
+		if err := l.ring.Queue(c.raw.fd, c.out, uint64(c.id)); err != nil {
+			return fmt.Errorf("client %d: %w", c.id, err)
+		}
+	}
+	clear(l.batch)
+	l.batch = l.batch[:0]
+	var ferr error
+	err := l.ring.Submit(func(tag uint64, res int32) {
+		c := l.clients[tag]
+		c.queued = false
+		if int(res) == len(c.out) || ferr != nil {
+			return
+		}
+		var werr error
+		if res < 0 {
+			werr = errNotSent{fmt.Errorf("sending write: %w", unix.Errno(-res))}
+		} else {
+			werr = fmt.Errorf("sending write: %d of %d bytes sent", res, len(c.out))
+		}
+		ferr = l.finish(c, werr)
+	})
+	if err != nil {
+		return err
+	}
+	return ferr
 }
 
 func (l *loop) dial(c *client) {
@@ -478,6 +538,7 @@ func (l *loop) drop(c *client, clean bool) {
 		c.out = appendTerminate(c.out[:0])
 		_, _ = c.link.write(c.out, time.Now().Add(100*time.Millisecond))
 	}
+	c.queued = false // never sent: not in the ring yet (see submit)
 	if c.raw != nil {
 		_ = l.poll.Remove(c.raw.fd)
 	}
