@@ -12,7 +12,9 @@
 // auth), prepares the write and identifies the server, then hands the
 // connection over. One goroutine, the loop (loop.go), then drives every
 // client: it sends each write as Bind + Execute + Sync (wire.go, message
-// bodies by pgproto3), waits on an epoll set of all plain sockets
+// bodies by pgproto3; the writes of one turn leave together in one
+// io_uring_enter where io_uring is allowed, internal/uring), waits on an
+// epoll set of all plain sockets
 // (internal/poller), and reads the answers itself; a TLS connection, which
 // it cannot poll, has a goroutine reading it. A write past its timeout gets
 // a cancel request (as in libpq and pgx) and is unknown. This spends 17-20
