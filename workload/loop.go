@@ -135,11 +135,13 @@ func (w *Workload) Run(ctx context.Context) error {
 		case <-l.stop:
 		}
 	}()
-	if ring, rerr := uring.New(uint32(w.cfg.Clients)); rerr == nil {
-		l.ring = ring
-		defer ring.Close()
-	} else {
-		w.cfg.Logger.Debug("io_uring unavailable: writing one at a time", "err", rerr)
+	if !w.cfg.oneAtATime {
+		if ring, rerr := uring.New(uint32(w.cfg.Clients)); rerr == nil {
+			l.ring = ring
+			defer ring.Close()
+		} else {
+			w.cfg.Logger.Debug("io_uring unavailable: writing one at a time", "err", rerr)
+		}
 	}
 	err = l.run()
 	for _, c := range l.clients {
@@ -336,8 +338,9 @@ func (l *loop) submit() error {
 	}
 	for _, c := range l.batch {
 		if !c.queued {
-			continue
+			continue // dropped since, or already in the ring
 		}
+		c.queued = false
 		if err := l.ring.Queue(c.raw.fd, c.out, uint64(c.id)); err != nil {
 			return fmt.Errorf("client %d: %w", c.id, err)
 		}
@@ -347,7 +350,7 @@ func (l *loop) submit() error {
 	var ferr error
 	err := l.ring.Submit(func(tag uint64, res int32) {
 		c := l.clients[tag]
-		c.queued = false
+		l.w.ringWrites.Add(1)
 		if int(res) == len(c.out) || ferr != nil {
 			return
 		}

@@ -55,6 +55,10 @@ type Config struct {
 	// checkable. Zero picks a random one.
 	Run    int64
 	Logger *slog.Logger
+
+	// oneAtATime makes the loop write each request with its own system
+	// call, as it does where io_uring is unavailable (tests).
+	oneAtATime bool
 }
 
 func (c *Config) defaults() {
@@ -120,6 +124,8 @@ type Workload struct {
 	conns  []*pgx.ConnConfig
 	ledger *history.Ledger
 	Stats  Stats
+	// ringWrites counts the writes sent through io_uring (tests).
+	ringWrites atomic.Int64
 }
 
 // New validates cfg. The ledger receives every write.

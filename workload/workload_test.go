@@ -7,6 +7,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+	"github.com/pgchaos/pgchaos/internal/uring"
 )
 
 // TestStalledCommitsAreUnknown: with synchronous replication and no standby
@@ -202,5 +203,50 @@ func startWorkload(t *testing.T, cfg Config) (w *Workload, stop func() *history.
 			t.Fatal(err)
 		}
 		return tr
+	}
+}
+
+// TestBatchedAndSingleWrites runs the workload with the writes of a turn
+// sent together through io_uring and one system call each (as where
+// io_uring is refused), and checks that both acknowledge every write, and
+// that each took the path it says.
+func TestBatchedAndSingleWrites(t *testing.T) {
+	ctx := context.Background()
+	tb, err := pgtestbed.Start(ctx, pgtestbed.Options{Replicas: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tb.Close() })
+	ringUsable := true
+	if r, err := uring.New(4); err != nil {
+		ringUsable = false
+		t.Logf("io_uring unavailable here (%v): both runs write one at a time", err)
+	} else {
+		r.Close()
+	}
+	for _, single := range []bool{false, true} {
+		cfg := Config{DSN: tb.DSN(tb.Instances[0]), Clients: 4}
+		cfg.oneAtATime = single
+		w, stop := startWorkload(t, cfg)
+		time.Sleep(700 * time.Millisecond)
+		tr := stop()
+		var ok int
+		for _, op := range tr.Ops {
+			if op.Outcome != history.OK {
+				t.Fatalf("one at a time %v: write %d is %v, want ok", single, op.ID, op.Outcome)
+			}
+			ok++
+		}
+		if ok < 100 {
+			t.Errorf("one at a time %v: %d writes in 0.7 s, want at least 100", single, ok)
+		}
+		ring := w.ringWrites.Load()
+		switch {
+		case single && ring != 0:
+			t.Errorf("one at a time: %d writes went through io_uring", ring)
+		case !single && ringUsable && ring < int64(ok)-4:
+			t.Errorf("batched: %d of %d writes went through io_uring", ring, ok)
+		}
+		t.Logf("one at a time %v: %d writes, %d through io_uring", single, ok, ring)
 	}
 }
