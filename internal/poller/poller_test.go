@@ -6,18 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgchaos/pgchaos/internal/socktest"
 	"golang.org/x/sys/unix"
 )
-
-func pair(t *testing.T) (int, int) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = unix.Close(fds[0]); _ = unix.Close(fds[1]) })
-	return fds[0], fds[1]
-}
 
 func TestReadinessWakeAndTimeout(t *testing.T) {
 	p, err := New(4)
@@ -25,8 +16,8 @@ func TestReadinessWakeAndTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	a, b := pair(t)
-	c, d := pair(t)
+	a, b := socktest.Pair(t)
+	c, d := socktest.Pair(t)
 	if err := p.Add(a, 7, 3); err != nil {
 		t.Fatal(err)
 	}

@@ -4,18 +4,9 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/pgchaos/pgchaos/internal/socktest"
 	"golang.org/x/sys/unix"
 )
-
-func pair(t *testing.T) (int, int) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = unix.Close(fds[0]); _ = unix.Close(fds[1]) })
-	return fds[0], fds[1]
-}
 
 func TestWritesInOneSubmit(t *testing.T) {
 	r, err := New(4)
@@ -23,9 +14,9 @@ func TestWritesInOneSubmit(t *testing.T) {
 		t.Skipf("io_uring unavailable here (%v): the workload writes one at a time", err)
 	}
 	defer r.Close()
-	a, b := pair(t)
-	c, d := pair(t)
-	closed, _ := pair(t)
+	a, b := socktest.Pair(t)
+	c, d := socktest.Pair(t)
+	closed, _ := socktest.Pair(t)
 	bad, err := unix.Dup(closed)
 	if err != nil {
 		t.Fatal(err)
