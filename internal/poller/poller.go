@@ -74,16 +74,27 @@ func (p *Poller) Remove(fd int) error {
 // the ready fds' events, valid until the next Wait, and whether Wake was
 // called since the last Wait.
 func (p *Poller) Wait(timeout time.Duration) ([]Event, bool, error) {
-	ms := -1
-	if timeout >= 0 {
-		ms = int((timeout + time.Millisecond - 1) / time.Millisecond)
-	}
-	n, err := unix.EpollWait(p.ep, p.raw, ms)
-	if err != nil {
-		if errors.Is(err, unix.EINTR) {
+	deadline := time.Now().Add(timeout)
+	var n int
+	for {
+		ms := -1
+		if timeout >= 0 {
+			ms = int((time.Until(deadline) + time.Millisecond - 1) / time.Millisecond)
+			ms = max(ms, 0)
+		}
+		var err error
+		n, err = unix.EpollWait(p.ep, p.raw, ms)
+		if err == nil {
+			break
+		}
+		// A signal (the Go runtime's preemption, a profiler) interrupts
+		// the wait: wait on for what is left of the timeout.
+		if !errors.Is(err, unix.EINTR) {
+			return nil, false, fmt.Errorf("waiting on epoll: %w", err)
+		}
+		if timeout >= 0 && !time.Now().Before(deadline) {
 			return p.out[:0], false, nil
 		}
-		return nil, false, fmt.Errorf("waiting on epoll: %w", err)
 	}
 	out, woken := p.out[:0], false
 	for _, ev := range p.raw[:n] {

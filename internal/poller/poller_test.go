@@ -3,6 +3,7 @@
 package poller
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -75,5 +76,59 @@ func TestReadinessWakeAndTimeout(t *testing.T) {
 	}
 	if err := p.Add(a, -1, 0); err == nil {
 		t.Errorf("reserved token accepted")
+	}
+}
+
+// TestWaitSurvivesSignals: a signal to the waiting thread (the Go runtime's
+// preemption uses SIGURG) interrupts epoll_wait; Wait must wait on rather
+// than return early with nothing.
+func TestWaitSurvivesSignals(t *testing.T) {
+	p, err := New(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	tids := make(chan int, 1)
+	type result struct {
+		evs   []Event
+		woken bool
+		err   error
+		took  time.Duration
+	}
+	res := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		start := time.Now()
+		evs, woken, err := p.Wait(-1)
+		res <- result{evs, woken, err, time.Since(start)}
+	}()
+	tid := <-tids
+	for i := 0; i < 50; i++ {
+		time.Sleep(time.Millisecond)
+		_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG)
+	}
+	p.Wake()
+	r := <-res
+	if r.err != nil || !r.woken || len(r.evs) != 0 {
+		t.Fatalf("wait under signals returned after %s: %v %v %v; want woken by Wake after ~50ms", r.took, r.evs, r.woken, r.err)
+	}
+	// A timed wait keeps its length under signals too.
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		start := time.Now()
+		evs, woken, err := p.Wait(40 * time.Millisecond)
+		res <- result{evs, woken, err, time.Since(start)}
+	}()
+	tid = <-tids
+	for i := 0; i < 20; i++ {
+		time.Sleep(time.Millisecond)
+		_ = unix.Tgkill(unix.Getpid(), tid, unix.SIGURG)
+	}
+	if r = <-res; r.err != nil || r.woken || r.took < 40*time.Millisecond {
+		t.Fatalf("40ms wait under signals: returned after %s (%v %v)", r.took, r.woken, r.err)
 	}
 }
