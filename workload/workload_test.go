@@ -42,13 +42,7 @@ func TestStalledCommitsAreUnknown(t *testing.T) {
 	if err := w.Run(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := led.Close(); err != nil {
-		t.Fatal(err)
-	}
-	tr, err := history.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tr := closeAndLoad(t, led, dir)
 	var ok, fail, unknown int
 	for _, o := range tr.Ops {
 		switch o.Outcome {
@@ -195,14 +189,7 @@ func startWorkload(t *testing.T, cfg Config) (w *Workload, stop func() *history.
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		if err := led.Close(); err != nil {
-			t.Fatal(err)
-		}
-		tr, err := history.Load(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tr
+		return closeAndLoad(t, led, dir)
 	}
 }
 
@@ -249,4 +236,17 @@ func TestBatchedAndSingleWrites(t *testing.T) {
 		}
 		t.Logf("one at a time %v: %d writes, %d through io_uring", single, ok, ring)
 	}
+}
+
+// closeAndLoad closes a finished run's ledger and loads its trial.
+func closeAndLoad(t *testing.T, led *history.Ledger, dir string) *history.Trial {
+	t.Helper()
+	if err := led.Close(); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := history.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
 }
