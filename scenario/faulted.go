@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
@@ -32,12 +33,22 @@ type Schedule struct {
 	// primary, before it counts as ready again: right after a fault the
 	// operator's status may still describe the cluster before it.
 	Settle time.Duration
+	// ReplicationBudget is the replication-recovery budget the trial will be
+	// judged with (0: assert.DefaultReplicationBudget). After the cool-down
+	// the workload and the monitor keep running until that verdict is
+	// decided, at most until the latest fault or change of primary + this
+	// budget + ReplicationMargin: no verdict is decided before its budget
+	// elapsed (see DecideReplicationWait).
+	ReplicationBudget time.Duration
 }
 
-// DefaultSchedule: 10 s warm-up, 5 s hold, up to 3 min to recover, 15 s cool-down.
+// DefaultSchedule: 10 s warm-up, 5 s hold, up to 3 min to recover, 15 s
+// cool-down, then up to the 60 s replication budget (after the latest event)
+// for replicas to stream again.
 func DefaultSchedule() Schedule {
 	return Schedule{WarmUp: 10 * time.Second, Hold: 5 * time.Second, ReadyTimeout: 3 * time.Minute,
-		CoolDown: 15 * time.Second, FinalTimeout: time.Minute, Settle: 10 * time.Second}
+		CoolDown: 15 * time.Second, FinalTimeout: time.Minute, Settle: 10 * time.Second,
+		ReplicationBudget: assert.DefaultReplicationBudget}
 }
 
 // Plan is one faulted trial against an operator-managed cluster.
@@ -69,6 +80,9 @@ type Outcome struct {
 	Target faults.Hit
 	// Injected and Ready are offsets on the trial's clock.
 	Injected, Ready time.Duration
+	// WatchFrom and WatchUntil bound the wait for replication to recover
+	// after the cool-down, on the trial's clock (equal when it did not wait).
+	WatchFrom, WatchUntil time.Duration
 }
 
 // RunFaulted runs a faulted trial and writes the trial directory, including
@@ -176,7 +190,9 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	if !Sleep(ctx, p.Schedule.CoolDown) {
 		return out, ctx.Err()
 	}
-	return out, nil
+	out.WatchFrom = tr.Since()
+	out.WatchUntil, err = waitReplication(ctx, p, tr, say)
+	return out, err
 }
 
 // waitSettled waits until the cluster is ready, then ready again settle

@@ -86,7 +86,7 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.DurationVar(&f.sched.CoolDown, "cool-down", f.sched.CoolDown, "workload time after the cluster is ready again")
 	fl.DurationVar(&f.sched.ReadyTimeout, "ready-timeout", f.sched.ReadyTimeout, "how long the cluster may take to be ready again")
 	fl.DurationVar(&f.check.RTOBudget, "rto-budget", f.check.RTOBudget, "an unavailability window longer than this fails")
-	fl.DurationVar(&f.check.ReplicationBudget, "replication-budget", f.check.ReplicationBudget, "replicas must stream again within this")
+	fl.DurationVar(&f.check.ReplicationBudget, "replication-budget", f.check.ReplicationBudget, "replicas must stream again within this; after the cool-down a trial keeps watching until they do or this has elapsed since the latest fault or change of primary")
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "run from a pod of the target cluster: its service account, ClusterIP Services reached by DNS (no kind, no image build)")
 	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
 	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
@@ -392,6 +392,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	worst := history.Pass
 	for _, fault := range chosen {
 		sched := f.sched
+		sched.ReplicationBudget = f.check.ReplicationBudget // watch until it is decided
 		if h := faults.InfoOf(fault).Hold; h > 0 && !cmd.Flags().Changed("hold") {
 			sched.Hold = h // long enough for the operator to react; --hold overrides
 		}

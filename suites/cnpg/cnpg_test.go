@@ -98,6 +98,7 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 	By(fmt.Sprintf("running the workload with fault %s; trial in %s", f.Name(), dir))
 	sched := scenario.DefaultSchedule()
 	sched.ReadyTimeout = t.Recover
+	sched.ReplicationBudget = t.ReplicationBudget // watch until replication-recovery is decided
 	if h := faults.InfoOf(f).Hold; h > 0 {
 		sched.Hold = h
 	}
