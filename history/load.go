@@ -84,6 +84,7 @@ type ledgerRecord struct {
 	Server   string `json:"server"`
 	Instance string `json:"instance"`
 	SysID    string `json:"sysid"`
+	Started  string `json:"started"`
 }
 
 // lines calls fn with each complete line of r. A last line without its
@@ -122,7 +123,9 @@ func lines(r io.Reader, fn func(no int, line []byte) error) (partial []byte, err
 func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) error {
 	sawHeader, sawEnd := false, false
 	var last time.Duration
-	partial, err := lines(r, func(no int, line []byte) error {
+	lineNo := 0
+	record := func(no int, line []byte) error {
+		lineNo = no
 		var rec ledgerRecord
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("%s line %d: not a ledger record: %w", path, no, err)
@@ -154,7 +157,7 @@ func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) 
 			if rec.Node == nil || *rec.Node != len(t.Nodes) {
 				return fmt.Errorf("%s line %d: node records must be numbered 0, 1, ... in order", path, no)
 			}
-			t.Nodes = append(t.Nodes, Node{Server: rec.Server, Instance: rec.Instance, SystemID: rec.SysID})
+			t.Nodes = append(t.Nodes, Node{Server: rec.Server, Instance: rec.Instance, SystemID: rec.SysID, Started: rec.Started})
 		case "inv":
 			if rec.ID != int64(len(t.Ops))+1 {
 				return fmt.Errorf("%s line %d: write id %d out of sequence (expected %d)", path, no, rec.ID, len(t.Ops)+1)
@@ -191,9 +194,19 @@ func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) 
 			return fmt.Errorf("%s line %d: unknown record type %q", path, no, rec.T)
 		}
 		return nil
-	})
+	}
+	partial, err := lines(r, record)
 	if err != nil {
 		return err
+	}
+	// A last line without its newline is complete when it is a whole JSON
+	// record (an object cut short is never valid JSON): e.g. an end record
+	// whose newline the crash cut off.
+	if len(partial) > 0 && sawHeader && json.Valid(bytes.TrimSpace(partial)) {
+		if err := record(lineNo+1, partial); err != nil {
+			return err
+		}
+		partial = nil
 	}
 	if !sawHeader {
 		if len(partial) > 0 {
@@ -244,6 +257,12 @@ func loadMonitor(path string, t *Trial, intern func(string) uint32) error {
 			}
 			ob := Observation{At: time.Duration(r.At), Instance: InstanceID(r.I), Reachable: r.Up,
 				InRecovery: r.Rec, Timeline: r.TL, Streaming: r.Streaming, Err: intern(r.Err)}
+			if r.Ident != "" {
+				ob.Ident = intern(r.Ident)
+			}
+			if r.Src != "" {
+				ob.Upstream = intern(r.Src)
+			}
 			for _, p := range []struct {
 				s string
 				l *LSN

@@ -54,6 +54,10 @@ type obsRecord struct {
 	Rpl       string `json:"rpl,omitempty"`
 	Streaming bool   `json:"str,omitempty"`
 	Err       string `json:"err,omitempty"`
+	// Ident is the server's identity (see Observation.Ident), Src the
+	// address its WAL receiver streams from.
+	Ident string `json:"ident,omitempty"`
+	Src   string `json:"src,omitempty"`
 }
 
 func lsnText(l LSN) string {
@@ -66,11 +70,26 @@ func lsnText(l LSN) string {
 // Record appends one observation; errMsg is set when the instance was
 // unreachable.
 func (o *ObservationLog) Record(ob Observation, errMsg string) error {
+	return o.RecordText(ob, ObsText{Err: errMsg})
+}
+
+// ObsText is the text an observation carries besides its numbers.
+type ObsText struct {
+	// Err says why the instance was unreachable.
+	Err string
+	// Ident is the server's identity, "sysid@started" (see Node.Identity).
+	Ident string
+	// Src is the address a replica's WAL receiver streams from.
+	Src string
+}
+
+// RecordText appends one observation with its text.
+func (o *ObservationLog) RecordText(ob Observation, txt ObsText) error {
 	rec, err := json.Marshal(obsRecord{
 		T: "obs", I: int(ob.Instance), At: int64(ob.At), Up: ob.Reachable,
 		Rec: ob.InRecovery, TL: ob.Timeline, W: lsnText(ob.WriteLSN),
 		Rcv: lsnText(ob.ReceiveLSN), Rpl: lsnText(ob.ReplayLSN),
-		Streaming: ob.Streaming, Err: errMsg,
+		Streaming: ob.Streaming, Err: txt.Err, Ident: txt.Ident, Src: txt.Src,
 	})
 	if err != nil {
 		return fmt.Errorf("encoding observation: %w", err)

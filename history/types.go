@@ -117,6 +117,21 @@ type Node struct {
 	// SystemID is the database system identifier (shared by a primary and
 	// its physical replicas).
 	SystemID string `json:"sysid,omitempty"`
+	// Started is the server's pg_postmaster_start_time() as text: with
+	// SystemID, what tells one server from another (a primary and its
+	// replicas share the system identifier, never the postmaster).
+	Started string `json:"started,omitempty"`
+}
+
+// Identity names the server a node is, independent of the address the
+// client used: "sysid@started" when the ledger recorded both, else the
+// address ("addr:host:port"), which is all an older ledger can say. Two
+// nodes with one identity are one server reached through two addresses.
+func (n Node) Identity() string {
+	if n.Started != "" {
+		return n.SystemID + "@" + n.Started
+	}
+	return "addr:" + n.Server
 }
 
 // Op is one write of the ledger. IDs are dense: Trial.Ops[i].ID == i+1.
@@ -166,6 +181,13 @@ type Observation struct {
 	InRecovery bool
 	// Streaming reports a WAL receiver in state "streaming".
 	Streaming bool
+	// Ident indexes Trial.Errors with the server's identity
+	// (pg_postmaster_start_time(), and the system identifier when
+	// readable) when it was reachable; 0 when not recorded.
+	Ident uint32
+	// Upstream indexes Trial.Errors with the address a replica's WAL
+	// receiver streams from ("host:port"); 0 when unknown or none.
+	Upstream uint32
 }
 
 // FaultWindow is one injected fault: when it started and when it was reverted.
@@ -234,6 +256,13 @@ type InstanceState struct {
 	Error     string `json:"error,omitempty"`
 	// Primary is true when the instance was not in recovery.
 	Primary  bool   `json:"primary"`
+	// SystemID and Started identify the server (see Node.Identity); empty
+	// in a final state written before they were recorded.
+	SystemID string `json:"sysid,omitempty"`
+	Started  string `json:"started,omitempty"`
+	// TableMissing: the workload's table does not exist on the instance
+	// (an input error: the wrong server or database, not lost writes).
+	TableMissing bool `json:"table_missing,omitempty"`
 	Timeline uint32 `json:"timeline,omitempty"`
 	LSN      LSN    `json:"lsn,omitempty"`
 	// History is the timeline history of Timeline (empty on timeline 1);
@@ -260,26 +289,11 @@ type FinalState struct {
 	Instances []InstanceState `json:"instances"`
 }
 
-// Authoritative returns the instance whose data is the cluster's data: the
-// only reachable primary, or, when there is none, the first reachable
-// instance. It returns -1 when no instance was read.
+// Authoritative returns the index of the instance whose data is the
+// cluster's data by the rule of Authority (with no system identifier to
+// match), or -1 when the rule chooses none.
 func (f *FinalState) Authoritative() int {
-	if f == nil {
-		return -1
-	}
-	first := -1
-	for i, in := range f.Instances {
-		if !in.Reachable || in.Error != "" {
-			continue
-		}
-		if in.Primary {
-			return i
-		}
-		if first < 0 {
-			first = i
-		}
-	}
-	return first
+	return f.Authority(nil).Index
 }
 
 // Meta describes how a trial was run.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/workload"
 )
 
 // Target is one instance to observe.
@@ -123,7 +124,8 @@ const pollSQL = `SELECT r,
 	pg_last_wal_replay_lsn()::text,
 	CASE WHEN r THEN COALESCE((SELECT received_tli FROM pg_stat_wal_receiver), 0)
 	     ELSE ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int END,
-	COALESCE((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false)
+	COALESCE((SELECT status = 'streaming' FROM pg_stat_wal_receiver), false),
+	(SELECT sender_host || ':' || sender_port FROM pg_stat_wal_receiver)
 FROM (SELECT pg_is_in_recovery() AS r) s`
 
 func (m *Monitor) poll(ctx context.Context, i int) error {
@@ -135,14 +137,17 @@ func (m *Monitor) poll(ctx context.Context, i int) error {
 	}()
 	tick := time.NewTicker(m.cfg.Interval)
 	defer tick.Stop()
+	var ident string // the server's identity, read once per connection
 	for {
 		ob := history.Observation{Instance: history.InstanceID(i)}
 		var errMsg string
+		var src *string
 		pctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
 		if conn == nil {
 			c, err := pgx.ConnectConfig(pctx, m.conf[i])
 			if err == nil {
 				conn = c
+				ident = workload.IdentityOf(pctx, c)
 			} else {
 				errMsg = err.Error()
 			}
@@ -150,7 +155,7 @@ func (m *Monitor) poll(ctx context.Context, i int) error {
 		if conn != nil {
 			var w, rcv, rpl *string
 			var tl int64
-			err := conn.QueryRow(pctx, pollSQL).Scan(&ob.InRecovery, &w, &rcv, &rpl, &tl, &ob.Streaming)
+			err := conn.QueryRow(pctx, pollSQL).Scan(&ob.InRecovery, &w, &rcv, &rpl, &tl, &ob.Streaming, &src)
 			if err != nil {
 				errMsg = err.Error()
 				_ = conn.Close(context.Background())
@@ -170,7 +175,14 @@ func (m *Monitor) poll(ctx context.Context, i int) error {
 		m.mu.Lock()
 		m.latest[i] = ob
 		m.mu.Unlock()
-		if err := m.log.Record(ob, errMsg); err != nil {
+		txt := history.ObsText{Err: errMsg}
+		if ob.Reachable {
+			txt.Ident = ident
+			if src != nil {
+				txt.Src = *src
+			}
+		}
+		if err := m.log.RecordText(ob, txt); err != nil {
 			return fmt.Errorf("monitor of %s: %w", m.targets[i].Name, err)
 		}
 		select {

@@ -53,7 +53,7 @@ func readInstance(ctx context.Context, name string, cc *pgx.ConnConfig, table st
 	defer conn.Close(context.WithoutCancel(ctx))
 	st.Reachable = true
 	if n, err := Identify(ctx, conn); err == nil {
-		st.Server = n.Server
+		st.Server, st.SystemID, st.Started = n.Server, n.SystemID, n.Started
 		if st.Name == "" {
 			st.Name = n.Instance
 		}
@@ -93,6 +93,8 @@ func readInstance(ctx context.Context, name string, cc *pgx.ConnConfig, table st
 		return st
 	}
 	if !exists {
+		st.TableMissing = true
+		st.Error = fmt.Sprintf("table %s does not exist", table)
 		return st
 	}
 	rows, err := conn.Query(ctx, `SELECT id FROM `+table+` WHERE run = $1 ORDER BY id`, run)

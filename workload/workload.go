@@ -259,12 +259,35 @@ func Identify(ctx context.Context, conn *pgx.Conn) (history.Node, error) {
 	if n.Instance == "" {
 		n.Instance = n.Server
 	}
-	// pg_control_system() may be restricted; the identifier is optional.
-	var sysid string
-	if err := conn.QueryRow(ctx, `SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid); err == nil {
-		n.SystemID = sysid
-	}
+	n.SystemID, n.Started = identify(ctx, conn)
 	return n, nil
+}
+
+// startedSQL reads the postmaster's start time in Unix microseconds: text
+// that does not depend on the session's TimeZone.
+const startedSQL = `SELECT (extract(epoch FROM pg_postmaster_start_time()) * 1000000)::bigint::text`
+
+// identify reads the server's system identifier and postmaster start time;
+// either is "" when it cannot be read (pg_control_system() may be
+// restricted).
+func identify(ctx context.Context, conn *pgx.Conn) (sysid, started string) {
+	if err := conn.QueryRow(ctx, `SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid); err != nil {
+		sysid = ""
+	}
+	if err := conn.QueryRow(ctx, startedSQL).Scan(&started); err != nil {
+		started = ""
+	}
+	return sysid, started
+}
+
+// IdentityOf returns the identity of the server conn is connected to, as
+// history.Node.Identity spells it, or "" when its start time cannot be read.
+func IdentityOf(ctx context.Context, conn *pgx.Conn) string {
+	sysid, started := identify(ctx, conn)
+	if started == "" {
+		return ""
+	}
+	return history.Node{SystemID: sysid, Started: started}.Identity()
 }
 
 // errInRecovery: the server reached is a standby. Writes there fail anyway;
