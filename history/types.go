@@ -255,16 +255,16 @@ type InstanceState struct {
 	Reachable bool   `json:"reachable"`
 	Error     string `json:"error,omitempty"`
 	// Primary is true when the instance was not in recovery.
-	Primary  bool   `json:"primary"`
+	Primary bool `json:"primary"`
 	// SystemID and Started identify the server (see Node.Identity); empty
 	// in a final state written before they were recorded.
 	SystemID string `json:"sysid,omitempty"`
 	Started  string `json:"started,omitempty"`
 	// TableMissing: the workload's table does not exist on the instance
 	// (an input error: the wrong server or database, not lost writes).
-	TableMissing bool `json:"table_missing,omitempty"`
-	Timeline uint32 `json:"timeline,omitempty"`
-	LSN      LSN    `json:"lsn,omitempty"`
+	TableMissing bool   `json:"table_missing,omitempty"`
+	Timeline     uint32 `json:"timeline,omitempty"`
+	LSN          LSN    `json:"lsn,omitempty"`
 	// History is the timeline history of Timeline (empty on timeline 1);
 	// HistoryError says why it could not be read.
 	History      []TimelineSwitch `json:"history,omitempty"`
