@@ -10,11 +10,14 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/suites"
 	"github.com/pgchaos/pgchaos/workload"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 var _ = Describe("CloudNativePG", Label(suites.LabelOperatorCNPG), Ordered, func() {
@@ -30,8 +33,12 @@ var _ = Describe("CloudNativePG", Label(suites.LabelOperatorCNPG), Ordered, func
 		if s.agentDone != nil {
 			By("uninstalling the node agent")
 			s.agentDone(ctx)
+			Eventually(func() bool {
+				_, err := s.target.Kube.CS.AppsV1().DaemonSets(agent.Namespace).Get(ctx, agent.Name, metav1.GetOptions{})
+				return apierrors.IsNotFound(err)
+			}).WithContext(ctx).WithTimeout(2*time.Minute).WithPolling(2*time.Second).Should(BeTrue(), "the node agent is still installed")
 		}
-	}, NodeTimeout(2*time.Minute))
+	}, NodeTimeout(5*time.Minute))
 
 	for _, sync := range []bool{false, true} {
 		mode, modeLabel := "async", suites.LabelAsync
@@ -56,7 +63,9 @@ var _ = Describe("CloudNativePG", Label(suites.LabelOperatorCNPG), Ordered, func
 				DeferCleanup(func(ctx SpecContext) {
 					By("deleting cluster " + spec.Ref.String())
 					Expect(cleanup(ctx)).To(Succeed())
-				}, NodeTimeout(tm.Cleanup))
+					By("checking nothing labelled with run " + s.runID + " is left in " + spec.Ref.Namespace)
+					expectRunClean(ctx, s.target.Kube, s.runID, spec.Ref.Namespace)
+				}, NodeTimeout(tm.Cleanup+4*time.Minute))
 				Expect(err).NotTo(HaveOccurred())
 			}, NodeTimeout(tm.ClusterReady+2*time.Minute))
 
@@ -109,10 +118,10 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 		Kube: s.target.Kube, Cluster: prov.Cluster, Fault: f, Schedule: sched, Final: prov.Final,
 		RWService: prov.Exposure.Services[0], Progress: func(l string) { GinkgoWriter.Println(l) }, Env: fenv,
 	})
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "the trial did not complete")
 	AddReportEntry("seed", out.Seed)
 	tr, err := history.Load(dir)
-	Expect(err).NotTo(HaveOccurred())
+	Expect(err).NotTo(HaveOccurred(), "the trial is not checkable")
 	cfg := assert.DefaultConfig()
 	cfg.RTOBudget, cfg.ReplicationBudget = t.RTOBudget, t.ReplicationBudget
 	cfg.Expect = faults.ExpectOf(f, sync)
@@ -121,21 +130,15 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 	for _, c := range rep.Checks {
 		AddReportEntry(c.Name, fmt.Sprintf("%s: %s", c.Status, c.Summary))
 	}
-	v := verdicts(rep)
-	if sync {
-		Expect(v[history.CheckLostAckedWrites].Status).To(Equal(history.Pass),
-			"synchronous replication must lose no acknowledged write: %s", v[history.CheckLostAckedWrites].Summary)
-	} else {
+	if !sync {
 		// Asynchronous: a loss is allowed and measured; the figure is reported.
-		AddReportEntry("async lost acknowledged writes", v[history.CheckLostAckedWrites].Figures["lost"])
+		AddReportEntry("async lost acknowledged writes", verdicts(rep)[history.CheckLostAckedWrites].Figures["lost"])
 	}
-	// The fault's own expectations (no failover when the primary is spared,
-	// a bounded stall, the cluster heals): a failure here is a finding about
-	// the operator, reported with its evidence.
-	for _, name := range []string{history.CheckUnavailability, history.CheckSplitBrain, history.CheckWALContinuity,
-		history.CheckReplicationRecovery, history.CheckPhantomWrites, history.CheckExpectations} {
-		Expect(v[name].Status).To(Equal(history.Pass), "%s: %s %s", name, v[name].Summary, v[name].Reason)
-	}
+	// What the harness must get right, every time (see suites.Env).
+	findings := expectHarnessJudged(ctx, prov, f, dir, tr, rep, out, t.ReplicationBudget)
+	// What the operator did, where it is not deterministic: recorded, and
+	// gated only with PGCHAOS_GATE_FINDINGS=1.
+	recordFindings(dir, append(findings, operatorFindings(rep, sync)...), s.env.GateFindings)
 }
 
 func verdicts(rep history.Report) map[string]history.Verdict {

@@ -144,20 +144,6 @@ func expectNoLeftovers(ctx context.Context, kc *kube.Client, runID string, clean
 	Eventually(func(g Gomega) {
 		_, err := kc.CS.AppsV1().DaemonSets(agent.Namespace).Get(ctx, agent.Name, metav1.GetOptions{})
 		g.Expect(apierrors.IsNotFound(err)).To(BeTrue(), "the node agent is still installed: %v", err)
-		svcs, err := kc.CS.CoreV1().Services(metav1.NamespaceAll).List(ctx, sel)
-		g.Expect(err).NotTo(HaveOccurred())
-		var left []string
-		for _, sv := range svcs.Items {
-			// An operator's own objects carry the run id of the run that
-			// installed it; they outlive runs on purpose.
-			if sv.Labels[operators.OperatorLabel] == "" {
-				left = append(left, sv.Namespace+"/"+sv.Name)
-			}
-		}
-		g.Expect(left).To(BeEmpty(), "services of the run left behind")
-		pods, err := kc.CS.CoreV1().Pods("pgchaos-leftovers").List(ctx, metav1.ListOptions{})
-		g.Expect(err).NotTo(HaveOccurred())
-		g.Expect(pods.Items).To(BeEmpty(), "pods of the run left in pgchaos-leftovers")
 		if cleaned {
 			// Namespaces the run created are deleted (one an earlier run
 			// created carries that run's id, and stays for its cleanup).
@@ -170,6 +156,31 @@ func expectNoLeftovers(ctx context.Context, kc *kube.Client, runID string, clean
 				g.Expect(ns.DeletionTimestamp).NotTo(BeNil(), "namespace %s of the run still there after cleanup", ns.Name)
 			}
 		}
+	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
+	expectRunClean(ctx, kc, runID, "pgchaos-leftovers")
+}
+
+// expectRunClean: no Service of the run (an operator's own objects
+// excepted), no pod left in namespace, no action of the run held on the
+// host, no node cordoned.
+func expectRunClean(ctx context.Context, kc *kube.Client, runID, namespace string) {
+	GinkgoHelper()
+	sel := metav1.ListOptions{LabelSelector: operators.RunIDLabel + "=" + runID}
+	Eventually(func(g Gomega) {
+		svcs, err := kc.CS.CoreV1().Services(metav1.NamespaceAll).List(ctx, sel)
+		g.Expect(err).NotTo(HaveOccurred())
+		var left []string
+		for _, sv := range svcs.Items {
+			// An operator's own objects carry the run id of the run that
+			// installed it; they outlive runs on purpose.
+			if sv.Labels[operators.OperatorLabel] == "" {
+				left = append(left, sv.Namespace+"/"+sv.Name)
+			}
+		}
+		g.Expect(left).To(BeEmpty(), "services of the run left behind")
+		pods, err := kc.CS.CoreV1().Pods(namespace).List(ctx, metav1.ListOptions{})
+		g.Expect(err).NotTo(HaveOccurred())
+		g.Expect(pods.Items).To(BeEmpty(), "pods of the run left in %s", namespace)
 	}).WithContext(ctx).WithTimeout(3 * time.Minute).WithPolling(2 * time.Second).Should(Succeed())
 	held, err := (&agent.Store{Dir: faults.HostStateDir}).List()
 	Expect(err).NotTo(HaveOccurred())
