@@ -92,6 +92,11 @@ func TestRunFaultedSchedule(t *testing.T) {
 	if out.Seed != 7 || out.Target.Main().Role != operators.RoleReplica || out.Injected < time.Second || out.Ready < out.Injected {
 		t.Fatalf("outcome %+v", out)
 	}
+	// Every replica streams throughout: replication-recovery is decided at
+	// once, so the trial must not sit out the 60 s budget.
+	if out.WatchFrom < out.Ready || out.WatchUntil < out.WatchFrom || out.WatchUntil-out.WatchFrom > 5*time.Second {
+		t.Fatalf("waited for replication from %s to %s with every replica streaming", out.WatchFrom, out.WatchUntil)
+	}
 	tr, err := history.Load(dir)
 	if err != nil {
 		t.Fatal(err)
