@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/pgchaos/pgchaos/history"
@@ -227,6 +228,19 @@ func finalName(f *history.FinalState, i int) string {
 		return s
 	}
 	return fmt.Sprintf("instance %d", i)
+}
+
+// authority chooses the authoritative final instance by
+// history.FinalState.Authority, matched to the system identifiers of the
+// servers that acknowledged writes.
+func authority(t *history.Trial) history.Authority {
+	var ids []string
+	for _, n := range t.Nodes {
+		if n.SystemID != "" && !slices.Contains(ids, n.SystemID) {
+			ids = append(ids, n.SystemID)
+		}
+	}
+	return t.Final.Authority(ids)
 }
 
 // finalUnreadable explains why no instance of the final state can be used.

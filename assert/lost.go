@@ -11,18 +11,27 @@ import (
 
 // LostAckedWrites is the RPO check (lost-acked-writes): every write the
 // ledger records as acknowledged (outcome ok) must be present in the
-// authoritative instance of the final state (FinalState.Authoritative: the
-// reachable primary, else the first reachable instance).
+// authoritative instance of the final state, chosen by
+// history.FinalState.Authority with the system identifiers of the ledger's
+// nodes (an order-independent rule: the one readable primary; instances of
+// another database system ignored; one server listed twice counts once).
 //
-// It fails when any acknowledged id is absent, and is unknown when there is
-// no final state or no instance of it could be read.
+// It is unknown when the rule finds the data undecidable: no final state,
+// no readable primary (replicas are never silently taken instead), a
+// primary whose read failed or whose table is missing. With two or more
+// readable primaries at the end (a split brain), the ledger is judged
+// against each: "lost" is the least loss any of them would give; the check
+// fails when every primary misses acknowledged writes (whichever wins, data
+// is lost) and is unknown when one of them holds them all.
 //
 // Figures:
 //   - "lost": acknowledged writes absent (always present, 0 on pass);
 //   - "acked": acknowledged writes in the ledger;
-//   - "authoritative": the instance whose data was compared;
+//   - "authoritative": the instance whose data was compared (with several
+//     primaries: the one giving the least loss);
+//   - "lost_by_primary": with several primaries, name -> lost against it;
 //   - "lost_by_node": node name -> lost writes it had acknowledged;
-//   - "missing_on_replicas": every other reachable instance -> acknowledged
+//   - "missing_on_replicas": every other readable instance -> acknowledged
 //     writes absent from it (informational: a lagging replica does not fail
 //     the check);
 //   - when lost > 0: "first_lost_s", "last_lost_s" (acknowledgement times of
@@ -46,8 +55,9 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 		return undecided(v, "no trial")
 	}
 	ops := t.Ops
-	auth := t.Final.Authoritative()
-	if auth < 0 {
+	au := authority(t)
+	auth := au.Index
+	if auth < 0 && len(au.Primaries) < 2 {
 		acked := 0
 		for i := range ops {
 			if ops[i].Outcome == history.OK {
@@ -55,7 +65,20 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 			}
 		}
 		v.Figures["acked"] = acked
-		return undecided(v, finalUnreadable(t))
+		return undecided(v, au.Reason)
+	}
+	var byPrimary map[string]int
+	if auth < 0 {
+		// Several primaries: judge against the one that loses least.
+		byPrimary = map[string]int{}
+		for _, p := range au.Primaries {
+			n := countAbsent(ops, t.Final.Instances[p].Present)
+			byPrimary[finalName(t.Final, p)] = n
+			if auth < 0 || n < byPrimary[finalName(t.Final, auth)] {
+				auth = p
+			}
+		}
+		v.Figures["lost_by_primary"] = byPrimary
 	}
 	authName := finalName(t.Final, auth)
 	authCur := idCursor{s: newIDSet(t.Final.Instances[auth].Present)}
@@ -66,7 +89,7 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	}
 	var others []other
 	for i := range t.Final.Instances {
-		if i != auth && reachable(&t.Final.Instances[i]) {
+		if i != auth && reachable(&t.Final.Instances[i]) && !slices.Contains(au.Foreign, i) {
 			others = append(others, other{name: finalName(t.Final, i), cur: idCursor{s: newIDSet(t.Final.Instances[i].Present)}})
 		}
 	}
@@ -147,6 +170,9 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Evidence = ev.list
 	if lost == 0 {
 		v.Summary = fmt.Sprintf("all %s present on %s", plural(acked, "acknowledged write", "acknowledged writes"), authName)
+		if byPrimary != nil {
+			return undecided(v, fmt.Sprintf("%s; every acknowledged write is on %s, so the loss depends on which primary prevails", au.Reason, authName))
+		}
 		return v
 	}
 	var walBytes int64
@@ -164,7 +190,23 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Figures["wal_bytes"] = walBytes
 	v.Summary = fmt.Sprintf("%d of %d acknowledged writes lost (acknowledged %s to %s, %d bytes of WAL), absent from %s",
 		lost, acked, fmtS(firstLost), fmtS(lastLost), walBytes, authName)
+	if byPrimary != nil {
+		v.Summary = fmt.Sprintf("%d primaries at the end and each misses acknowledged writes: at least %d of %d lost whichever prevails (%d absent from %s)",
+			len(byPrimary), lost, acked, lost, authName)
+	}
 	return v
+}
+
+// countAbsent counts the acknowledged writes of ops absent from present.
+func countAbsent(ops []history.Op, present []history.IDRange) int {
+	cur := idCursor{s: newIDSet(present)}
+	n := 0
+	for i := range ops {
+		if ops[i].Outcome == history.OK && !cur.has(ops[i].ID) {
+			n++
+		}
+	}
+	return n
 }
 
 // lostWALBytes measures the WAL between the last surviving acknowledged write

@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/pgchaos/pgchaos/history"
 )
@@ -13,15 +14,24 @@ import (
 // (InstanceState.Duplicates), and writes the ledger records as failed
 // (certainly not applied) that are present anyway.
 //
-// When the ledger is truncated (the harness died; it is a prefix), ids above
-// its last id were attempted by writes it never recorded: they are counted
-// in "beyond_truncated_ledger", not as phantoms.
+// When the ledger is truncated (the harness died; it is a prefix), ids just
+// above its last id may have been allocated by writes whose records were
+// lost with the harness: ids in (last, last+slack] are counted in
+// "beyond_truncated_ledger", not as phantoms, where slack = the number of
+// clients (the header's, or the distinct clients of the ledger, whichever
+// is greater; each has one write in flight) + 2 × the greatest number of
+// invocations the ledger records in any one second (the records the
+// appender's buffer can hold: it flushes every 200 ms and fsyncs every
+// second). Ids above last+slack could not have been allocated: phantoms.
+// Instances of another database system (history.Authority's Foreign) are
+// not read.
 //
 // It fails on any phantom, duplicate or failed-but-present write, and is
 // unknown without a final state or a reachable instance. Figures:
 // "phantoms" (distinct never-attempted ids), "duplicates" (distinct ids
 // present more than once), "failed_but_present" (failed writes present on
-// some instance) and "beyond_truncated_ledger".
+// some instance), "beyond_truncated_ledger" and, for a truncated ledger,
+// "truncation_slack".
 type PhantomWrites struct{}
 
 // Name returns "phantom-writes".
@@ -37,11 +47,18 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	if t == nil {
 		return undecided(v, "no trial")
 	}
-	if t.Final.Authoritative() < 0 {
-		return undecided(v, finalUnreadable(t))
+	au := authority(t)
+	if au.Index < 0 && len(au.Primaries) < 2 {
+		return undecided(v, au.Reason)
 	}
 	f := t.Final
 	last := int64(len(t.Ops))
+	bound := last
+	if t.Truncated {
+		slack := truncationSlack(t)
+		bound = last + slack
+		v.Figures["truncation_slack"] = slack
+	}
 	ev := newEvidence(cfg.MaxEvidence)
 	var never, beyond []history.IDRange
 	var dups []int64
@@ -52,23 +69,31 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	var insts []inst
 	for i := range f.Instances {
 		in := &f.Instances[i]
-		if !reachable(in) {
+		if !reachable(in) || slices.Contains(au.Foreign, i) {
 			continue
 		}
 		name := finalName(f, i)
 		set := newIDSet(in.Present)
 		insts = append(insts, inst{name: name, cur: idCursor{s: set}})
-		below, above := set.outside(1, last)
+		below, above := set.outside(1, bound)
 		for _, r := range below {
 			never = append(never, r)
 			ev.add(history.Evidence{What: fmt.Sprintf("ids %d to %d present on %s were never attempted (ids start at 1)", r.First, r.Last, name), ID: r.First, Node: name})
 		}
+		for _, r := range above {
+			never = append(never, r)
+			what := fmt.Sprintf("ids %d to %d present on %s were never attempted (the ledger ends at id %d)", r.First, r.Last, name, last)
+			if t.Truncated {
+				what = fmt.Sprintf("ids %d to %d present on %s could not have been attempted (the truncated ledger ends at id %d; at most %d more could have been allocated)", r.First, r.Last, name, last, bound-last)
+			}
+			ev.add(history.Evidence{What: what, ID: r.First, Node: name})
+		}
 		if t.Truncated {
-			beyond = append(beyond, above...)
-		} else {
-			for _, r := range above {
-				never = append(never, r)
-				ev.add(history.Evidence{What: fmt.Sprintf("ids %d to %d present on %s were never attempted (the ledger ends at id %d)", r.First, r.Last, name, last), ID: r.First, Node: name})
+			_, b := set.outside(1, last)
+			for _, r := range b {
+				if r.First <= bound {
+					beyond = append(beyond, history.IDRange{First: r.First, Last: min(r.Last, bound)})
+				}
 			}
 		}
 		for _, d := range in.Duplicates {
@@ -131,4 +156,22 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 		v.Summary += fmt.Sprintf(" (%s beyond the truncated ledger, written after its last record)", plural(int(beyondN), "id", "ids"))
 	}
 	return v
+}
+
+// truncationSlack bounds how many ids a truncated ledger may have allocated
+// beyond its last record (see PhantomWrites).
+func truncationSlack(t *history.Trial) int64 {
+	clients := map[uint32]struct{}{}
+	most, lo := 0, 0
+	ops := t.Ops
+	for i := range ops {
+		clients[ops[i].Client] = struct{}{}
+		// Invocations are in id order and, being allocated under one lock,
+		// in time order: a sliding window of one second.
+		for ops[i].Invoke-ops[lo].Invoke >= time.Second {
+			lo++
+		}
+		most = max(most, i-lo+1)
+	}
+	return int64(max(t.Meta.Clients, len(clients)) + 2*most)
 }

@@ -4,43 +4,60 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pgchaos/pgchaos/history"
 )
 
-// SplitBrain is the split-brain check: two instances accepted writes in
-// overlapping time. It weighs two kinds of evidence; either fails the check.
+// SplitBrain is the split-brain check: two servers accepted writes in
+// overlapping time. A server is what the server says it is, never the
+// address a client used: its identity is the system identifier and the
+// postmaster's start time (history.Node.Identity; an older ledger without
+// them falls back to the address). It weighs three kinds of evidence;
+// any fails the check.
 //
 // Client side, from the ledger: acknowledged writes are grouped by key =
-// (acknowledging node, timeline). For a key K, firstReturn(K) is the earliest
-// acknowledgement and lastInvoke(K) the latest invocation of its writes. Key
-// A happens before key B when firstReturn(A) < lastInvoke(B): a write
-// acknowledged by A completed before a write acknowledged by B was sent.
-// Keys A and B interleave, and prove a split brain, when A happens before B
-// and B happens before A. A clean failover (every write of A before every
-// write of B) never interleaves, however slow its writes. Evidence: the four
-// writes of the proof.
+// (identity of the acknowledging server, timeline). For a key K,
+// firstReturn(K) is the earliest acknowledgement and lastInvoke(K) the
+// latest invocation of its writes. Key A happens before key B when
+// firstReturn(A) < lastInvoke(B): a write acknowledged by A completed before
+// a write acknowledged by B was sent. Keys A and B interleave, and prove a
+// split brain, when A happens before B and B happens before A. A clean
+// failover (every write of A before every write of B) never interleaves,
+// however slow its writes; one server reached through two addresses is one
+// key. Evidence: the four writes of the proof.
 //
-// Server side, from the monitor: for each instance, the maximal runs of its
-// consecutive observations (in time order) that saw it reachable and not in
-// recovery are intervals [first, last]. Intervals of two different instances
-// that overlap (a.start <= b.end && b.start <= a.end) prove two primaries at
-// once. Without observations the server side is not evaluated.
+// Server side, from the monitor: for each server (the identity the
+// observation recorded, else the monitored instance), the maximal runs of
+// its consecutive observations (in time order) that saw it reachable and
+// not in recovery are intervals [s, e]. Runs of two different servers prove
+// two primaries at once when they overlap for a positive time
+// (max(s1, s2) < min(e1, e2)) or one lies strictly inside the other
+// (s1 < s2 <= e2 < e1: seen primary before and after the other was).
+// The tolerance is one poll: runs that merely touch (e1 == s2), as a
+// failover seen by two polls at the same instant, prove nothing. Two
+// monitored instances that are one server never count.
 //
-// It is unknown when there is neither an acknowledged write nor an
-// observation. Figures: "client_side", "server_side" (whether each fired),
-// "client_side_evaluated", "server_side_evaluated", "keys" (node/timeline
-// keys), "interleaving_pairs" and "server_side_overlap_s" (total time two
-// primaries overlapped).
+// Final state: two or more readable primaries that are different servers
+// (history.Authority's Primaries) are a split brain at the end, whatever the
+// monitor saw.
+//
+// Without monitor observations the server side is not evaluated and the
+// check is unknown unless another kind of evidence failed it. Figures:
+// "client_side", "server_side", "final_state" (whether each fired),
+// "client_side_evaluated", "server_side_evaluated", "keys" (identity/
+// timeline keys), "interleaving_pairs", "server_side_overlap_s" (total
+// time two primaries overlapped) and "final_primaries".
 type SplitBrain struct{}
 
 // Name returns "split-brain".
 func (SplitBrain) Name() string { return history.CheckSplitBrain }
 
-// ackKey is the acknowledgements of one node on one timeline.
+// ackKey is the acknowledgements of one server on one timeline.
 type ackKey struct {
-	node                  history.NodeID
+	node                  history.NodeID // the first node of the server seen
+	server                int32          // index of the server's identity
 	tl                    uint32
 	firstReturn, lastInv  time.Duration
 	firstRetOp, lastInvOp int
@@ -49,6 +66,7 @@ type ackKey struct {
 // primaryRun is an interval in which the monitor saw one instance as primary.
 type primaryRun struct {
 	inst       history.InstanceID
+	server     int64 // Trial.Errors index of its identity, or -1 - instance
 	start, end time.Duration
 	tl         uint32
 }
@@ -59,6 +77,7 @@ func (SplitBrain) Check(t *history.Trial, cfg Config) history.Verdict {
 	v := newVerdict(history.CheckSplitBrain)
 	v.Figures["client_side"] = false
 	v.Figures["server_side"] = false
+	v.Figures["final_state"] = false
 	v.Figures["client_side_evaluated"] = false
 	v.Figures["server_side_evaluated"] = false
 	if t == nil {
@@ -67,7 +86,7 @@ func (SplitBrain) Check(t *history.Trial, cfg Config) history.Verdict {
 	ev := newEvidence(cfg.MaxEvidence)
 
 	// Client side.
-	keys := clientKeys(t.Ops)
+	keys := clientKeys(t)
 	v.Figures["keys"] = len(keys)
 	clientFired, pairs := false, 0
 	var first string
@@ -113,13 +132,19 @@ func (SplitBrain) Check(t *history.Trial, cfg Config) history.Verdict {
 			}
 			active = keep
 			for _, p := range active {
-				if p.inst == r.inst {
+				if p.server == r.server {
 					continue
 				}
-				overlap += min(p.end, r.end) - r.start
+				// r.start >= p.start (sorted): positive overlap, or r a
+				// point strictly inside p.
+				lo, hi := r.start, min(p.end, r.end)
+				if !(lo < hi || (p.start < r.start && r.end < p.end)) {
+					continue
+				}
+				overlap += hi - lo
 				if !serverFired {
 					firstServer = fmt.Sprintf("the monitor saw %s and %s both out of recovery from %s to %s",
-						instanceName(t, p.inst), instanceName(t, r.inst), fmtS(r.start), fmtS(min(p.end, r.end)))
+						instanceName(t, p.inst), instanceName(t, r.inst), fmtS(lo), fmtS(hi))
 				}
 				serverFired = true
 				ev.add(history.Evidence{
@@ -134,41 +159,83 @@ func (SplitBrain) Check(t *history.Trial, cfg Config) history.Verdict {
 	}
 	v.Figures["server_side"] = serverFired
 	v.Figures["server_side_overlap_s"] = seconds(overlap)
+
+	// Final state.
+	finalFired := false
+	var finalMsg string
+	if t.Final != nil {
+		au := authority(t)
+		names := make([]string, 0, len(au.Primaries))
+		for _, p := range au.Primaries {
+			names = append(names, finalName(t.Final, p))
+		}
+		v.Figures["final_primaries"] = names
+		if len(names) > 1 {
+			finalFired = true
+			finalMsg = fmt.Sprintf("%d different servers were primaries in the final state (%s)", len(names), strings.Join(names, ", "))
+			ev.add(history.Evidence{What: finalMsg})
+		}
+	}
+	v.Figures["final_state"] = finalFired
 	v.Evidence = ev.list
 
 	switch {
-	case clientFired || serverFired:
+	case clientFired || serverFired || finalFired:
 		v.Status = history.Failed
-		v.Summary = "split brain: " + first
-		if !clientFired {
-			v.Summary = "split brain: " + firstServer
-		} else if serverFired {
-			v.Summary += "; " + firstServer
+		var parts []string
+		for _, p := range []struct {
+			on  bool
+			msg string
+		}{{clientFired, first}, {serverFired, firstServer}, {finalFired, finalMsg}} {
+			if p.on {
+				parts = append(parts, p.msg)
+			}
 		}
-	case len(keys) == 0 && len(t.Observations) == 0:
-		return undecided(v, "no write was acknowledged and the monitor recorded nothing")
+		v.Summary = "split brain: " + strings.Join(parts, "; ")
 	case len(t.Observations) == 0:
-		v.Summary = fmt.Sprintf("acknowledgements from %s never interleave (no monitor record: server side not evaluated)", plural(len(keys), "node/timeline pair", "node/timeline pairs"))
+		return undecided(v, fmt.Sprintf("the monitor recorded nothing, so the server side was not evaluated (acknowledgements from %s never interleave)", plural(len(keys), "server/timeline pair", "server/timeline pairs")))
 	case len(keys) == 0:
 		v.Summary = "the monitor never saw two primaries at once (no acknowledged write: client side not evaluated)"
 	default:
-		v.Summary = fmt.Sprintf("acknowledgements from %s never interleave and the monitor never saw two primaries at once", plural(len(keys), "node/timeline pair", "node/timeline pairs"))
+		v.Summary = fmt.Sprintf("acknowledgements from %s never interleave and the monitor never saw two primaries at once", plural(len(keys), "server/timeline pair", "server/timeline pairs"))
 	}
 	return v
 }
 
-// clientKeys groups the acknowledged writes by node and timeline.
-func clientKeys(ops []history.Op) []ackKey {
+// clientKeys groups the acknowledged writes by server identity and
+// timeline.
+func clientKeys(t *history.Trial) []ackKey {
+	ops := t.Ops
+	// The server of each node: nodes with one identity share an index.
+	server := make([]int32, len(t.Nodes))
+	ids := map[string]int32{}
+	for n, nd := range t.Nodes {
+		id := nd.Identity()
+		x, ok := ids[id]
+		if !ok {
+			x = int32(len(ids))
+			ids[id] = x
+		}
+		server[n] = x
+	}
+	serverOf := func(n history.NodeID) int32 {
+		if int(n) < len(server) {
+			return server[n]
+		}
+		return -1 - int32(n)
+	}
 	var keys []ackKey
 	var index map[uint64]int // only consulted when the key changes
 	cur := -1
+	var curNode history.NodeID
 	for i := range ops {
 		op := &ops[i]
 		if op.Outcome != history.OK {
 			continue
 		}
-		if cur < 0 || keys[cur].node != op.Node || keys[cur].tl != op.Timeline {
-			k := uint64(op.Node)<<32 | uint64(op.Timeline)
+		if cur < 0 || curNode != op.Node || keys[cur].tl != op.Timeline {
+			sv := serverOf(op.Node)
+			k := uint64(uint32(sv))<<32 | uint64(op.Timeline)
 			if index == nil {
 				index = map[uint64]int{}
 			}
@@ -176,10 +243,10 @@ func clientKeys(ops []history.Op) []ackKey {
 			if !ok {
 				c = len(keys)
 				index[k] = c
-				keys = append(keys, ackKey{node: op.Node, tl: op.Timeline,
+				keys = append(keys, ackKey{node: op.Node, server: sv, tl: op.Timeline,
 					firstReturn: op.Return, firstRetOp: i, lastInv: op.Invoke, lastInvOp: i})
 			}
-			cur = c
+			cur, curNode = c, op.Node
 		}
 		k := &keys[cur]
 		if op.Return < k.firstReturn {
@@ -193,7 +260,8 @@ func clientKeys(ops []history.Op) []ackKey {
 }
 
 // primaryRuns returns, per instance, the maximal runs of consecutive
-// observations that saw it as primary.
+// observations that saw it as primary; a run also ends where the server's
+// identity changes (a restart under the same address).
 func primaryRuns(t *history.Trial) []primaryRun {
 	obs := t.Observations
 	order := obsByTime(obs)
@@ -209,12 +277,16 @@ func primaryRuns(t *history.Trial) []primaryRun {
 			open[o.Instance] = 0
 			continue
 		}
-		if r := open[o.Instance]; r > 0 {
+		server := -1 - int64(o.Instance)
+		if o.Ident != 0 {
+			server = int64(o.Ident)
+		}
+		if r := open[o.Instance]; r > 0 && runs[r-1].server == server {
 			runs[r-1].end = o.At
 			runs[r-1].tl = max(runs[r-1].tl, o.Timeline)
 			continue
 		}
-		runs = append(runs, primaryRun{inst: o.Instance, start: o.At, end: o.At, tl: o.Timeline})
+		runs = append(runs, primaryRun{inst: o.Instance, server: server, start: o.At, end: o.At, tl: o.Timeline})
 		open[o.Instance] = len(runs)
 	}
 	return runs

@@ -25,12 +25,15 @@ import (
 //   - it is longer than max(Config.GapThreshold, 10 × the median gap between
 //     consecutive acknowledgements): writes stalled without failing.
 //
+// A window is, by definition, an interval in which no write was
+// acknowledged: windows are never merged across an acknowledgement, so an
+// acknowledgement is never inside one, and a slow but available period
+// (one client whose every commit takes 1.2 s) is many short windows, not one
+// long outage; the verdict does not depend on the number of clients.
 // A write that was in flight while others were acknowledged does not by
 // itself show that writes were unavailable: when a primary is killed, the
 // commits it had in flight go unknown although other clients' writes were
-// acknowledged after they were sent; the outage itself shows in the writes
-// sent after the last acknowledgement (or in the silence, when longer than
-// the threshold).
+// acknowledged after they were sent.
 //
 // The window is [a, b]: from the last acknowledged write before writes
 // started failing to the first acknowledged write after. Before the first
@@ -38,10 +41,19 @@ import (
 // acknowledgement no write ever came back, so a window there is open and
 // runs to the trial's end; it is reported only when failed writes were
 // invoked in it and it is longer than the threshold above (shorter, it
-// cannot be told from writes cut off by the workload's own stop, or by the
-// harness dying when the ledger is truncated). A ledger with no
-// acknowledgement at all is one open window. Windows that touch (share an
-// acknowledgement as boundary) are merged.
+// cannot be told from writes cut off by the workload's own stop).
+//
+// The trial's end is the ledger's end record. A truncated ledger (the
+// harness died) has none: its end is the latest moment any record saw (the
+// ledger, the monitor, the fault log). The time after the ledger's last
+// record was observed by no client: when it is longer than the threshold
+// the check is unknown for it (figure "unobserved_s"), and an open window
+// there fails only if its part the ledger observed is over the budget.
+//
+// Partial availability is its own figure, never a failure: for each
+// client, the intervals between two of its consecutive acknowledgements
+// longer than the threshold while other clients' writes were acknowledged
+// ("partial", "partial_count", "longest_client_stall_s" and its client).
 //
 // Each window is attributed to the fault, if any, whose [Injected,
 // Recovered] (Recovered = the trial's end when never recovered) overlaps it,
@@ -52,18 +64,24 @@ import (
 // (the monitor's first sight in it of a primary other than the one before
 // it) and first-write-ok (its end).
 //
-// It fails when a window is open or longer than Config.RTOBudget, passes
-// otherwise (no window is a pass), and is unknown for a ledger without
-// writes.
+// It fails when a window is open (in a complete ledger) or longer than
+// Config.RTOBudget, passes otherwise (no window is a pass), and is unknown
+// for a ledger without writes or an unobserved tail.
 //
-// Figures: "windows" (a []history.Window, empty when none), "count",
-// "max_s", "total_s", "budget_s", "threshold_s" (the effective gap
-// threshold), "median_gap_s", "max_gap_s" (the largest gap between
-// consecutive acknowledgements) and "acked".
+// Figures: "windows" (a []history.Window, empty when none; at most
+// MaxWindowsListed, the longest, in time order), "windows_total", "count"
+// (= windows_total), "max_s", "total_s", "budget_s", "threshold_s" (the
+// effective gap threshold), "median_gap_s", "max_gap_s" (the largest gap
+// between consecutive acknowledgements), "acked", "unobserved_s" and the
+// partial-availability figures above.
 type Unavailability struct{}
 
 // Name returns "unavailability".
 func (Unavailability) Name() string { return history.CheckUnavailability }
+
+// MaxWindowsListed bounds the windows (and the partial stalls) a verdict
+// lists; the totals count them all.
+const MaxWindowsListed = 200
 
 // Stage names of an unavailability window, besides the event kinds.
 const (
@@ -100,7 +118,9 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		return undecided(v, fmt.Sprintf("the ledger holds %d writes, more than this checker handles (2^31-1)", len(t.Ops)))
 	}
 	ops := t.Ops
-	a := newAckTimeline(ops, t.End)
+	ledgerEnd := t.End
+	end := trialEnd(t)
+	a := newAckTimeline(ops, end)
 	m := a.m()
 
 	// Mark the gaps in which a write that did not succeed was invoked, and
@@ -118,7 +138,7 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 	median := a.medianGap()
 	thr := max(cfg.GapThreshold, 10*median)
 
-	// Turn marked and overlong gaps into windows, merging those that touch.
+	// Turn marked and overlong gaps into windows.
 	var wins []window
 	var maxGap time.Duration
 	prev := a.start
@@ -142,12 +162,9 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		if !is {
 			continue
 		}
-		if n := len(wins); n > 0 && wins[n-1].eK == k {
-			wins[n-1].eK = k + 1
-		} else {
-			wins = append(wins, window{sK: k, eK: k + 1, noticed: math.MaxInt64, firstFail: -1})
-		}
-		wins[len(wins)-1].open = k == m
+		// Never merged: the acknowledgement between two windows is a
+		// moment writes were available.
+		wins = append(wins, window{sK: k, eK: k + 1, noticed: math.MaxInt64, firstFail: -1, open: k == m})
 	}
 
 	// Count the failed writes of each window.
@@ -181,11 +198,19 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 	}
 
 	st := newStager(t)
-	out := make([]history.Window, 0, len(wins))
+	st.end = end
+	out := make([]history.Window, 0, min(len(wins), MaxWindowsListed))
 	ev := newEvidence(cfg.MaxEvidence)
 	var maxW, total time.Duration
 	var worst *window
 	openAt := -1
+	failed, openFailed := false, false
+	// A truncated ledger's tail after its last record was observed by no
+	// client.
+	var unobserved time.Duration
+	if t.Truncated && end-ledgerEnd > thr {
+		unobserved = end - ledgerEnd
+	}
 	for i := range wins {
 		w := &wins[i]
 		s, e := a.at(w.sK), a.at(w.eK)
@@ -200,12 +225,21 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		if worst == nil || d > maxW {
 			maxW, worst = d, w
 		}
+		over := d > cfg.RTOBudget
+		if w.open && t.Truncated {
+			// Only the part the ledger observed counts.
+			over = min(e, ledgerEnd)-s > cfg.RTOBudget
+		} else if w.open {
+			over = true
+		}
 		if w.open && openAt < 0 {
 			openAt = i
 		}
-		if !w.open && d <= cfg.RTOBudget {
+		if !over {
 			continue
 		}
+		failed = true
+		openFailed = openFailed || w.open
 		why := fmt.Sprintf("window %s to %s lasted %s, over the %s budget", fmtS(s), fmtS(e), fmtS(d), fmtBudget(cfg.RTOBudget))
 		if w.open {
 			why = fmt.Sprintf("window from %s never closed: no write was acknowledged again before the end at %s", fmtS(s), fmtS(e))
@@ -229,7 +263,8 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 		}
 	}
 	v.Evidence = ev.list
-	v.Figures["windows"] = out
+	v.Figures["windows"] = longest(out, MaxWindowsListed)
+	v.Figures["windows_total"] = len(out)
 	v.Figures["count"] = len(out)
 	v.Figures["max_s"] = seconds(maxW)
 	v.Figures["total_s"] = seconds(total)
@@ -237,8 +272,10 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Figures["median_gap_s"] = seconds(median)
 	v.Figures["max_gap_s"] = seconds(maxGap)
 	v.Figures["acked"] = m
+	v.Figures["unobserved_s"] = seconds(unobserved)
+	partialAvailability(v, a, thr)
 	switch {
-	case openAt >= 0:
+	case openFailed:
 		w := &wins[openAt]
 		v.Status = history.Failed
 		if m == 0 {
@@ -247,17 +284,122 @@ func (Unavailability) Check(t *history.Trial, cfg Config) history.Verdict {
 			v.Summary = fmt.Sprintf("writes stopped being acknowledged at %s and never came back before the end at %s (%s open)",
 				fmtS(a.at(w.sK)), fmtS(a.at(w.eK)), fmtS(a.at(w.eK)-a.at(w.sK)))
 		}
-	case len(out) == 0:
-		v.Summary = fmt.Sprintf("writes acknowledged throughout: no unavailability (largest gap between acknowledgements %s)", fmtS(maxGap))
-	case maxW > cfg.RTOBudget:
+	case failed:
 		v.Status = history.Failed
 		v.Summary = fmt.Sprintf("writes unavailable for %s from %s to %s, over the %s budget (%s, %s in all)",
 			fmtS(maxW), fmtS(a.at(worst.sK)), fmtS(a.at(worst.eK)), fmtBudget(cfg.RTOBudget), plural(len(out), "window", "windows"), fmtS(total))
+	case unobserved > 0:
+		return undecided(v, fmt.Sprintf("the ledger is truncated at %s (the harness stopped abruptly) but the trial went on to %s (monitor and fault records): no client observed those %s",
+			fmtS(ledgerEnd), fmtS(end), fmtS(unobserved)))
+	case openAt >= 0:
+		return undecided(v, fmt.Sprintf("writes stopped being acknowledged at %s and the truncated ledger ends at %s, before they came back or the budget passed",
+			fmtS(a.at(wins[openAt].sK)), fmtS(ledgerEnd)))
+	case len(out) == 0:
+		v.Summary = fmt.Sprintf("writes acknowledged throughout: no unavailability (largest gap between acknowledgements %s)", fmtS(maxGap))
 	default:
 		v.Summary = fmt.Sprintf("%s of unavailability, longest %s from %s (budget %s), %s in all",
 			plural(len(out), "window", "windows"), fmtS(maxW), fmtS(a.at(worst.sK)), fmtBudget(cfg.RTOBudget), fmtS(total))
 	}
 	return v
+}
+
+// trialEnd is the trial's end: the ledger's end record; for a truncated
+// ledger, the latest time any record of the trial holds (ledger, monitor,
+// fault log).
+func trialEnd(t *history.Trial) time.Duration {
+	end := t.End
+	if !t.Truncated {
+		return end
+	}
+	for i := range t.Observations {
+		end = max(end, t.Observations[i].At)
+	}
+	for _, f := range t.Faults {
+		end = max(end, f.Injected, f.Recovered)
+	}
+	for _, e := range t.Events {
+		end = max(end, e.At)
+	}
+	return end
+}
+
+// longest returns at most n windows: the longest (earlier first among
+// equals), in time order.
+func longest(ws []history.Window, n int) []history.Window {
+	if len(ws) <= n {
+		return ws
+	}
+	idx := make([]int, len(ws))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(x, y int) int { return cmp.Compare(ws[y].Seconds, ws[x].Seconds) })
+	idx = idx[:n]
+	slices.Sort(idx)
+	out := make([]history.Window, n)
+	for k, i := range idx {
+		out[k] = ws[i]
+	}
+	return out
+}
+
+// Stall is a client's interval without acknowledgement while other clients'
+// writes were acknowledged: partial availability.
+type Stall struct {
+	Client  uint32  `json:"client"`
+	StartS  float64 `json:"start_s"`
+	EndS    float64 `json:"end_s"`
+	Seconds float64 `json:"seconds"`
+}
+
+// partialAvailability adds the partial-availability figures: every
+// client's intervals between two consecutive acknowledgements of its own
+// longer than thr while another client's write was acknowledged inside.
+func partialAvailability(v history.Verdict, a *ackTimeline, thr time.Duration) {
+	ops := a.ops
+	last := map[uint32]time.Duration{}
+	var stalls []Stall
+	n := 0
+	var longestD time.Duration
+	longestC := uint32(0)
+	gc := gapCursor{a: a}
+	for i := range ops {
+		op := &ops[i]
+		if op.Outcome != history.OK {
+			continue
+		}
+		prev, ok := last[op.Client]
+		last[op.Client] = op.Return
+		if !ok {
+			continue
+		}
+		d := op.Return - prev
+		if d > longestD {
+			longestD, longestC = d, op.Client
+		}
+		if d <= thr {
+			continue
+		}
+		// Was another write acknowledged strictly inside (prev, return)?
+		// The first acknowledgement after prev is at(k+1) > prev.
+		if k := gc.locate(prev); k+1 > a.m() || a.at(k+1) >= op.Return {
+			continue
+		}
+		n++
+		stalls = append(stalls, Stall{Client: op.Client, StartS: seconds(prev), EndS: seconds(op.Return), Seconds: seconds(d)})
+	}
+	if len(stalls) > MaxWindowsListed {
+		slices.SortStableFunc(stalls, func(x, y Stall) int { return cmp.Compare(y.Seconds, x.Seconds) })
+		stalls = stalls[:MaxWindowsListed]
+		slices.SortStableFunc(stalls, func(x, y Stall) int { return cmp.Compare(x.StartS, y.StartS) })
+	}
+	if stalls == nil {
+		stalls = []Stall{}
+	}
+	v.Figures["partial"] = stalls
+	v.Figures["partial_count"] = n
+	v.Figures["longest_client_stall_s"] = seconds(longestD)
+	v.Figures["longest_client_stall_client"] = longestC
 }
 
 // stager attributes windows to faults and names their stages.
