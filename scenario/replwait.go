@@ -155,6 +155,7 @@ func waitReplication(ctx context.Context, p Plan, tr *Trial, say func(string)) (
 		case <-time.After(min(replicationPoll, deadline-now)):
 		}
 	}
+	say(fmt.Sprintf("stopped waiting for replication after %d polls", maxPolls))
 	return tr.Since(), nil
 }
 
