@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pgchaos/pgchaos/history"
 )
@@ -15,7 +16,16 @@ import (
 //	    histories both have agree (same timeline, same switch LSN, and the
 //	    same child timeline, which is the next entry's timeline or the
 //	    instance's own);
-//	(ii) every one is on the newest timeline (the greatest among them);
+//	(ii) every one is on the newest timeline: the greatest among them, the
+//	    timelines writes were acknowledged on and the timelines the monitor
+//	    saw a primary on (an unreachable newer primary does not make an
+//	    older one newest). A replica behind on an older timeline whose WAL
+//	    does not run past that timeline's end may still follow: it fails
+//	    only when the final read came at least Config.ReplicationBudget
+//	    after the newest timeline was first seen (by an acknowledgement or
+//	    the monitor), and is undecided before that, or when no record dates
+//	    the newest timeline. A primary on an older timeline, or a WAL past
+//	    the switch point (diverged), fails at once;
 //	(iii) every fork is at or after the last surviving acknowledged write:
 //	    for each switch {TLI, SwitchLSN} of the authoritative instance's
 //	    history, every write acknowledged on timeline TLI whose id is present
@@ -77,9 +87,10 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 	if t == nil {
 		return undecided(v, "no trial")
 	}
-	auth := t.Final.Authoritative()
-	if auth < 0 {
-		return undecided(v, finalUnreadable(t))
+	au := authority(t)
+	auth := au.Index
+	if au.Undecidable {
+		return undecided(v, au.Reason)
 	}
 	f := t.Final
 	var reach []int
@@ -92,8 +103,20 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 			newest = max(newest, in.Timeline)
 		}
 	}
+	finalNewest := newest
+	for i := range t.Ops {
+		if op := &t.Ops[i]; op.Outcome == history.OK {
+			newest = max(newest, op.Timeline)
+		}
+	}
+	for i := range t.Observations {
+		if o := &t.Observations[i]; primaryObs(o) {
+			newest = max(newest, o.Timeline)
+		}
+	}
 	v.Figures["timelines"] = timelines
 	v.Figures["newest"] = newest
+	newestAt, dated := firstSeen(t, newest)
 	ev := newEvidence(cfg.MaxEvidence)
 	var fails, unknowns []string
 	known := map[int]bool{}
@@ -126,14 +149,36 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 	}
 
 	// (ii) everyone on the newest timeline.
+	allRead := true
+	for _, i := range reach {
+		allRead = allRead && f.Instances[i].Timeline != 0
+	}
+	if newest > finalNewest && allRead {
+		msg := fmt.Sprintf("no reachable instance is on the newest timeline %d, which the ledger or the monitor saw (the final instances are on %d at most)", newest, finalNewest)
+		fails = append(fails, msg)
+		ev.add(history.Evidence{What: msg, Timeline: newest})
+	}
 	for _, i := range reach {
 		in := &f.Instances[i]
 		if in.Timeline == 0 || in.Timeline >= newest {
 			continue
 		}
 		msg := fmt.Sprintf("%s is on timeline %d, not on the newest timeline %d", finalName(f, i), in.Timeline, newest)
-		if end, ok := switchOf(f, reach, known, in.Timeline); ok && in.LSN > end {
+		end, ok := switchOf(f, reach, known, in.Timeline)
+		diverged := ok && in.LSN > end
+		if diverged {
 			msg += fmt.Sprintf(", and its WAL (at %s) runs past the point where timeline %d ended (%s): it diverged", in.LSN, in.Timeline, end)
+		}
+		if !diverged && !in.Primary && newest == finalNewest {
+			switch {
+			case !dated:
+				unknowns = append(unknowns, msg+": no acknowledgement or monitor record dates the newest timeline, so whether it had time to follow is unknown")
+				continue
+			case readAt(t)-newestAt < cfg.ReplicationBudget:
+				unknowns = append(unknowns, fmt.Sprintf("%s: the final read came %s after timeline %d was first seen, within the %s replication budget: it may still follow",
+					msg, fmtS(readAt(t)-newestAt), newest, fmtBudget(cfg.ReplicationBudget)))
+				continue
+			}
 		}
 		fails = append(fails, msg)
 		e := history.Evidence{What: msg, Node: finalName(f, i), Timeline: in.Timeline}
@@ -145,7 +190,7 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 
 	// (iii) and (iv): forks against the ledger.
 	forks := []map[string]any{}
-	if known[auth] {
+	if auth >= 0 && known[auth] {
 		a := &f.Instances[auth]
 		st := forkStats(t.Ops, a, cfg.MaxEvidence)
 		for k, s := range a.History {
@@ -189,6 +234,33 @@ func (WALContinuity) Check(t *history.Trial, cfg Config) history.Verdict {
 			plural(len(reach), "instance", "instances"), newest, plural(len(forks), "fork", "forks"))
 	}
 	return v
+}
+
+// readAt is when the final state was read; for a final state that did not
+// record it, the trial's end (a lower bound: the read comes after).
+func readAt(t *history.Trial) time.Duration {
+	if t.Final.ReadAt > 0 {
+		return t.Final.ReadAt
+	}
+	return trialEnd(t)
+}
+
+// firstSeen returns when timeline tl was first seen in use: the earliest
+// acknowledgement on it or the monitor's first sight of a primary on it.
+func firstSeen(t *history.Trial, tl uint32) (time.Duration, bool) {
+	var at time.Duration
+	found := false
+	for i := range t.Ops {
+		if op := &t.Ops[i]; op.Outcome == history.OK && op.Timeline == tl && (!found || op.Return < at) {
+			at, found = op.Return, true
+		}
+	}
+	for i := range t.Observations {
+		if o := &t.Observations[i]; primaryObs(o) && o.Timeline == tl && (!found || o.At < at) {
+			at, found = o.At, true
+		}
+	}
+	return at, found
 }
 
 func describeSwitch(e histEntry) string {

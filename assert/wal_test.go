@@ -122,6 +122,14 @@ func TestWALContinuity(t *testing.T) {
 		s0, s1 := state("pg0", false, 1, p), state("pg1", true, 2, p)
 		s1.HistoryError = "permission denied"
 		b.final(s0, s1)
+		// Read right after the failover: pg0 may still follow.
+		run(t, c, b.t, history.Undecided)
+		// Read past the replication budget: it did not.
+		b.t.Final.ReadAt = sec(90)
+		run(t, c, b.t, history.Failed)
+		// A primary on the old timeline fails at once.
+		b.t.Final.ReadAt = 0
+		b.t.Final.Instances[0].Primary = true
 		run(t, c, b.t, history.Failed)
 	})
 	t.Run("unknown: no final state", func(t *testing.T) {
