@@ -230,6 +230,11 @@ func finalName(f *history.FinalState, i int) string {
 	return fmt.Sprintf("instance %d", i)
 }
 
+// FinalAuthority is the authoritative final instance of t as the checkers
+// choose it (see authority): for callers that must tell a final state that
+// cannot be judged (exit 2) from one that was judged.
+func FinalAuthority(t *history.Trial) history.Authority { return authority(t) }
+
 // authority chooses the authoritative final instance by
 // history.FinalState.Authority, matched to the system identifiers of the
 // servers that acknowledged writes.

@@ -69,12 +69,8 @@ failed, 2 bad input or the final state could not be read.`,
 				return usageErr("check: %v", err)
 			}
 			printReport(cmd.OutOrStdout(), rep)
-			if t.Final.Authoritative() < 0 {
-				msg := "no instance could be read"
-				if t.Final != nil && len(t.Final.Instances) > 0 {
-					msg = t.Final.Instances[0].Error
-				}
-				return usageErr("check: could not read the final state (%s); fix or pass --final-dsn (verdicts needing it are unknown in %s/verdict.json)", msg, dir)
+			if au := assert.FinalAuthority(t); au.Undecidable {
+				return usageErr("check: the final state cannot be judged (%s); fix or pass --final-dsn (verdicts needing it are unknown in %s/verdict.json)", au.Reason, dir)
 			}
 			switch st := rep.Worst(); {
 			case st == history.Failed:
