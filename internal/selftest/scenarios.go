@@ -199,15 +199,16 @@ func splitBrain() Scenario {
 		Name: "split-brain",
 		Description: "a replica promoted while the old primary still accepts writes, half the clients " +
 			"moved to it: split brain detected from the client side and the server side",
-		// With two primaries every cross-instance detector must fire: the
-		// writes pg1 acknowledged are missing on pg0 (the authoritative
-		// instance, the first primary), the instances sit on two timelines,
-		// and replication never becomes healthy again.
+		// With two primaries every cross-instance detector must fire: each
+		// primary misses writes the other acknowledged (lost is judged
+		// against both), the instances sit on two timelines. Replication
+		// is not healthy again, but the trial ends seconds after the
+		// promotion, well within the 60 s replication budget: undecided.
 		Expect: map[string]history.Status{
 			history.CheckSplitBrain:          history.Failed,
 			history.CheckLostAckedWrites:     history.Failed,
 			history.CheckWALContinuity:       history.Failed,
-			history.CheckReplicationRecovery: history.Failed,
+			history.CheckReplicationRecovery: history.Undecided,
 			history.CheckPhantomWrites:       history.Pass,
 			history.CheckUnavailability:      history.Pass,
 		},
