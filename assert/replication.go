@@ -37,7 +37,8 @@ import (
 // cluster is healthy at the end. It is unknown without observations or
 // with fewer than two instances.
 //
-// Figures: "events" (a list of {"at_s", "cause", "recovered", "seconds":
+// Figures: "events" (at most MaxWindowsListed, the first; "events_total"
+// counts them all; each {"at_s", "cause", "recovered", "seconds":
 // the time to recover, or the time to the last observation when it never
 // did, "streaming_from": replica -> the address its WAL receiver streamed
 // from at recovery, where recorded}), "max_s" (the longest recovery),
@@ -168,7 +169,9 @@ func (ReplicationRecovery) Check(t *history.Trial, cfg Config) history.Verdict {
 		if len(e.from) > 0 {
 			item["streaming_from"] = e.from
 		}
-		list = append(list, item)
+		if len(list) < MaxWindowsListed {
+			list = append(list, item)
+		}
 		var what string
 		switch {
 		case !e.recovered && secs < cfg.ReplicationBudget:
@@ -198,6 +201,7 @@ func (ReplicationRecovery) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Figures["max_s"] = seconds(maxRec)
 	v.Figures["end_streaming"] = endOK
 	v.Figures["undecided"] = undecidedN
+	v.Figures["events_total"] = len(events)
 	v.Evidence = ev.list
 	switch {
 	case firstFail != "":
