@@ -47,7 +47,8 @@ func (c *Cluster) includeConf(i *Instance) error {
 // writeConf (re)writes the managed settings of i.
 func (c *Cluster) writeConf(i *Instance) error {
 	settings := [][2]string{
-		{"listen_addresses", quoteConf("127.0.0.1")},
+		// 127.0.0.2 too: one server under two addresses (selftest two-addresses).
+		{"listen_addresses", quoteConf("127.0.0.1,127.0.0.2")},
 		{"port", fmt.Sprint(i.Port)},
 		{"unix_socket_directories", quoteConf(c.SocketDir)},
 		{"cluster_name", quoteConf(i.Name)},

@@ -8,12 +8,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+	"github.com/pgchaos/pgchaos/monitor"
 )
 
 // lagTime is how long the replicas' WAL receivers are frozen before the
@@ -511,3 +513,56 @@ func windows(v history.Verdict) []history.Window {
 }
 
 func countWindows(v history.Verdict) int { return len(windows(v)) }
+
+// twoAddresses reaches the primary through two addresses, 127.0.0.1 and
+// 127.0.0.2, from the clients and from the monitor: one server, whatever
+// the address, so no split brain (issue 12, defect 2).
+func twoAddresses() Scenario {
+	alias := func(tb *pgtestbed.Cluster, in *pgtestbed.Instance) string {
+		return strings.Replace(tb.DSN(in), "host=127.0.0.1", "host=127.0.0.2", 1)
+	}
+	return Scenario{
+		Name: "two-addresses",
+		Description: "no fault; the primary reached through 127.0.0.1 and 127.0.0.2 by the clients and the monitor: " +
+			"one server under two names, no split brain",
+		Expect: allPass(),
+		dsns: func(tb *pgtestbed.Cluster) []string {
+			p := tb.Instances[0]
+			return []string{tb.DSN(p), alias(tb, p)}
+		},
+		monitor: func(tb *pgtestbed.Cluster) []monitor.Target {
+			var out []monitor.Target
+			for _, in := range tb.Instances {
+				out = append(out, monitor.Target{Name: in.Name, DSN: tb.DSN(in)})
+			}
+			return append(out, monitor.Target{Name: tb.Instances[0].Name + "-alias", DSN: alias(tb, tb.Instances[0])})
+		},
+		run: func(ctx context.Context, e *env) (func(history.Report, *history.Trial) []string, error) {
+			e.step("running without faults, clients on both addresses")
+			sleep(ctx, 3*time.Second)
+			return func(rep history.Report, t *history.Trial) []string {
+				var p []string
+				servers := map[string]bool{}
+				idents := map[string]bool{}
+				for _, n := range t.Nodes {
+					servers[n.Server] = true
+					idents[n.Identity()] = true
+				}
+				if len(servers) != 2 || len(idents) != 1 {
+					p = append(p, fmt.Sprintf("the ledger names %d addresses and %d identities, want 2 and 1: %+v", len(servers), len(idents), t.Nodes))
+				}
+				seen := map[history.InstanceID]uint32{}
+				for _, o := range t.Observations {
+					if o.Reachable && !o.InRecovery {
+						seen[o.Instance] = o.Ident
+					}
+				}
+				if len(seen) != 2 || seen[0] == 0 || seen[0] != seen[3] {
+					p = append(p, fmt.Sprintf("the monitor's two views of the primary carry identities %v, want one", seen))
+				}
+				e.step(fmt.Sprintf("%d addresses, %d server identity in the ledger; the monitor saw one primary under two names", len(servers), len(idents)))
+				return p
+			}, nil
+		},
+	}
+}

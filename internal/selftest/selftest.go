@@ -63,12 +63,14 @@ type Scenario struct {
 	run func(ctx context.Context, e *env) (verify func(rep history.Report, t *history.Trial) []string, err error)
 	// dsns returns the workload's DSNs (default: one multi-host read-write).
 	dsns func(tb *pgtestbed.Cluster) []string
+	// monitor returns the monitor's targets (default: every instance once).
+	monitor func(tb *pgtestbed.Cluster) []monitor.Target
 }
 
 // All returns every self-test scenario, in the order they run: ONE explicit
 // list.
 func All() []Scenario {
-	return []Scenario{noFault(), asyncFailover(), syncFailover(), splitBrain(), knownOutage(), rogueWriter()}
+	return []Scenario{noFault(), asyncFailover(), syncFailover(), splitBrain(), knownOutage(), rogueWriter(), twoAddresses()}
 }
 
 // env is what a scenario's fault procedure works with.
@@ -176,6 +178,9 @@ func runOne(ctx context.Context, sc Scenario, opts Options) (res Result, err err
 	var targets []monitor.Target
 	for _, in := range tb.Instances {
 		targets = append(targets, monitor.Target{Name: in.Name, DSN: tb.DSN(in)})
+	}
+	if sc.monitor != nil {
+		targets = sc.monitor(tb)
 	}
 	tr, err := scenario.Start(ctx, scenario.Spec{
 		Out: dir,
