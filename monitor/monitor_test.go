@@ -2,6 +2,8 @@ package monitor
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -97,5 +99,32 @@ func TestMonitorObservesRolesAndOutages(t *testing.T) {
 	}
 	if !streaming {
 		t.Error("replica pg1 never observed streaming on timeline 1")
+	}
+	// Every reachable observation names its server: one identity per
+	// instance, three different ones; a streaming replica names its source.
+	idents := map[history.InstanceID]string{}
+	srcs := map[string]bool{}
+	for _, o := range tr.Observations {
+		if !o.Reachable {
+			continue
+		}
+		id := tr.Error(o.Ident)
+		if id == "" || !strings.Contains(id, "@") {
+			t.Fatalf("observation without a server identity: %+v", o)
+		}
+		if prev, ok := idents[o.Instance]; ok && prev != id {
+			t.Errorf("instance %d changed identity without a restart: %s then %s", o.Instance, prev, id)
+		}
+		idents[o.Instance] = id
+		if o.Streaming && o.Upstream != 0 {
+			srcs[tr.Error(o.Upstream)] = true
+		}
+	}
+	if len(idents) != 3 || idents[0] == idents[1] || idents[1] == idents[2] || idents[0] == idents[2] {
+		t.Errorf("identities %v: want three different servers", idents)
+	}
+	want := fmt.Sprintf("127.0.0.1:%d", tb.Instances[0].Port)
+	if !srcs[want] {
+		t.Errorf("replicas stream from %v, want %s", srcs, want)
 	}
 }
