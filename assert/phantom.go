@@ -3,6 +3,7 @@ package assert
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pgchaos/pgchaos/history"
@@ -28,7 +29,8 @@ import (
 //
 // It fails on any phantom, duplicate or failed-but-present write, and is
 // unknown without a final state or a reachable instance. Figures:
-// "phantoms" (distinct never-attempted ids), "duplicates" (distinct ids
+// "instances_unread" (instances that could not be read: the check passes
+// on the others, and says so), "phantoms" (distinct never-attempted ids), "duplicates" (distinct ids
 // present more than once), "failed_but_present" (failed writes present on
 // some instance), "beyond_truncated_ledger" and, for a truncated ledger,
 // "truncation_slack".
@@ -154,6 +156,14 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Summary = fmt.Sprintf("every id on the %s was attempted once and none reported failed", plural(len(insts), "reachable instance", "reachable instances"))
 	if beyondN > 0 {
 		v.Summary += fmt.Sprintf(" (%s beyond the truncated ledger, written after its last record)", plural(int(beyondN), "id", "ids"))
+	}
+	unread := []string{}
+	for _, i := range au.Unread {
+		unread = append(unread, finalName(f, i))
+	}
+	v.Figures["instances_unread"] = unread
+	if len(unread) > 0 {
+		v.Summary += fmt.Sprintf("; not read: %s (what they hold was not checked)", strings.Join(unread, ", "))
 	}
 	return v
 }
