@@ -46,6 +46,13 @@ func Load(dir string) (*Trial, error) {
 		return nil, fmt.Errorf("reading %s: %w", lp, err)
 	}
 	defer f.Close()
+	// Trial.Ops sized once: growing it by appends would hold the old and
+	// the new array at once (up to 2.25 times the ledger's 56 bytes a write).
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+		if n := ledgerCapacity(f, st.Size()); n > 0 {
+			t.Ops = make([]Op, 0, n)
+		}
+	}
 	if err := readLedger(f, lp, t, intern); err != nil {
 		return nil, err
 	}
@@ -121,11 +128,65 @@ func lines(r io.Reader, fn func(no int, line []byte) error) (partial []byte, err
 }
 
 func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) error {
+	return readLedgerWith(r, path, t, intern, true)
+}
+
+// readLedgerWith reads a ledger; fast selects the hand-written parser for
+// the hot records (ledgerparse.go), else every line goes to encoding/json.
+// Both give the same trial and the same errors.
+func readLedgerWith(r io.Reader, path string, t *Trial, intern func(string) uint32, fast bool) error {
 	sawHeader, sawEnd := false, false
 	var last time.Duration
 	lineNo := 0
+	var parser ledgerParser
+	// hot applies an inv, ok, fail or unk record, from either parser.
+	hot := func(no int, rec *hotRecord) error {
+		if rec.at > int64(last) {
+			last = time.Duration(rec.at)
+		}
+		if rec.kind == recInv {
+			if rec.id != int64(len(t.Ops))+1 {
+				return fmt.Errorf("%s line %d: write id %d out of sequence (expected %d)", path, no, rec.id, len(t.Ops)+1)
+			}
+			t.Ops = append(t.Ops, Op{ID: rec.id, Client: rec.c, Invoke: time.Duration(rec.at), Node: NoNode, Outcome: Pending})
+			return nil
+		}
+		if rec.id < 1 || rec.id > int64(len(t.Ops)) {
+			return fmt.Errorf("%s line %d: outcome for write %d that was never invoked", path, no, rec.id)
+		}
+		op := &t.Ops[rec.id-1]
+		if op.Outcome != Pending {
+			return fmt.Errorf("%s line %d: second outcome for write %d", path, no, rec.id)
+		}
+		op.Return = time.Duration(rec.at)
+		switch rec.kind {
+		case recOK:
+			if !rec.hasN || rec.n < 0 || rec.n >= len(t.Nodes) {
+				return fmt.Errorf("%s line %d: write %d acknowledged by an unknown node", path, no, rec.id)
+			}
+			lsn := rec.lsn
+			if !rec.lsnDone {
+				var err error
+				if lsn, err = ParseLSN(rec.lsnText); err != nil {
+					return fmt.Errorf("%s line %d: %w", path, no, err)
+				}
+			}
+			op.Outcome, op.Node, op.LSN, op.Timeline, op.ServerClock = OK, NodeID(rec.n), lsn, rec.tl, rec.clk
+		case recFail:
+			op.Outcome, op.Err = Fail, intern(rec.err)
+		default:
+			op.Outcome, op.Err = Unknown, intern(rec.err)
+		}
+		return nil
+	}
 	record := func(no int, line []byte) error {
 		lineNo = no
+		if fast && sawHeader && !sawEnd {
+			var h hotRecord
+			if parser.parse(line, &h) {
+				return hot(no, &h)
+			}
+		}
 		var rec ledgerRecord
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("%s line %d: not a ledger record: %w", path, no, err)
@@ -149,51 +210,40 @@ func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) 
 		if sawEnd {
 			return fmt.Errorf("%s line %d: record after the end record", path, no)
 		}
-		if rec.At > int64(last) {
-			last = time.Duration(rec.At)
-		}
+		var kind recKind
 		switch rec.T {
 		case "node":
+			if rec.At > int64(last) {
+				last = time.Duration(rec.At)
+			}
 			if rec.Node == nil || *rec.Node != len(t.Nodes) {
 				return fmt.Errorf("%s line %d: node records must be numbered 0, 1, ... in order", path, no)
 			}
 			t.Nodes = append(t.Nodes, Node{Server: rec.Server, Instance: rec.Instance, SystemID: rec.SysID, Started: rec.Started})
-		case "inv":
-			if rec.ID != int64(len(t.Ops))+1 {
-				return fmt.Errorf("%s line %d: write id %d out of sequence (expected %d)", path, no, rec.ID, len(t.Ops)+1)
-			}
-			t.Ops = append(t.Ops, Op{ID: rec.ID, Client: rec.C, Invoke: time.Duration(rec.At), Node: NoNode, Outcome: Pending})
-		case "ok", "fail", "unk":
-			if rec.ID < 1 || rec.ID > int64(len(t.Ops)) {
-				return fmt.Errorf("%s line %d: outcome for write %d that was never invoked", path, no, rec.ID)
-			}
-			op := &t.Ops[rec.ID-1]
-			if op.Outcome != Pending {
-				return fmt.Errorf("%s line %d: second outcome for write %d", path, no, rec.ID)
-			}
-			op.Return = time.Duration(rec.At)
-			switch rec.T {
-			case "ok":
-				if rec.N == nil || *rec.N < 0 || *rec.N >= len(t.Nodes) {
-					return fmt.Errorf("%s line %d: write %d acknowledged by an unknown node", path, no, rec.ID)
-				}
-				lsn, err := ParseLSN(rec.LSN)
-				if err != nil {
-					return fmt.Errorf("%s line %d: %w", path, no, err)
-				}
-				op.Outcome, op.Node, op.LSN, op.Timeline, op.ServerClock = OK, NodeID(*rec.N), lsn, rec.TL, rec.Clk
-			case "fail":
-				op.Outcome, op.Err = Fail, intern(rec.Err)
-			default:
-				op.Outcome, op.Err = Unknown, intern(rec.Err)
-			}
+			return nil
 		case "end":
+			if rec.At > int64(last) {
+				last = time.Duration(rec.At)
+			}
 			sawEnd = true
 			t.End = time.Duration(rec.At)
+			return nil
+		case "inv":
+			kind = recInv
+		case "ok":
+			kind = recOK
+		case "fail":
+			kind = recFail
+		case "unk":
+			kind = recUnk
 		default:
 			return fmt.Errorf("%s line %d: unknown record type %q", path, no, rec.T)
 		}
-		return nil
+		h := hotRecord{kind: kind, id: rec.ID, at: rec.At, clk: rec.Clk, c: rec.C, tl: rec.TL, lsnText: rec.LSN, err: rec.Err}
+		if rec.N != nil {
+			h.n, h.hasN = *rec.N, true
+		}
+		return hot(no, &h)
 	}
 	partial, err := lines(r, record)
 	if err != nil {
