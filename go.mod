@@ -13,6 +13,7 @@ require (
 	k8s.io/apiextensions-apiserver v0.33.13
 	k8s.io/apimachinery v0.33.13
 	k8s.io/client-go v0.33.13
+	pgregory.net/rapid v1.2.0
 	sigs.k8s.io/controller-runtime v0.19.4
 	sigs.k8s.io/kind v0.29.0
 )
