@@ -776,8 +776,8 @@ func (g *gSim) handoff(ph *gPhase, pi int) {
 }
 
 // Naming.
-func gAddr(s int) string      { return fmt.Sprintf("10.0.0.%d:5432", s+1) }
-func gAlias(s int) string     { return fmt.Sprintf("127.0.0.1:54%02d", s) }
+func gAddr(s int) string  { return fmt.Sprintf("10.0.0.%d:5432", s+1) }
+func gAlias(s int) string { return fmt.Sprintf("127.0.0.1:54%02d", s) }
 func gStarted(s, inc int) string {
 	return fmt.Sprintf("2026-12-02 2%d:%02d:00.%06d+00", s, inc, 100000+s*1000+inc)
 }

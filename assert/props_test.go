@@ -357,7 +357,9 @@ func TestGeneratedLostMetamorphic(t *testing.T) {
 		// Permute and rename.
 		p := gCloneTrial(tr)
 		perm := rand.New(rand.NewSource(rapid.Int64().Draw(rt, "perm")))
-		perm.Shuffle(len(p.Final.Instances), func(i, j int) { p.Final.Instances[i], p.Final.Instances[j] = p.Final.Instances[j], p.Final.Instances[i] })
+		perm.Shuffle(len(p.Final.Instances), func(i, j int) {
+			p.Final.Instances[i], p.Final.Instances[j] = p.Final.Instances[j], p.Final.Instances[i]
+		})
 		pr := Run(p, cfg)
 		for i, v := range base.Checks {
 			if w := pr.Checks[i]; w.Status != v.Status {
