@@ -248,26 +248,6 @@ func authority(t *history.Trial) history.Authority {
 	return t.Final.Authority(ids)
 }
 
-// finalUnreadable explains why no instance of the final state can be used.
-func finalUnreadable(t *history.Trial) string {
-	if t.Final == nil {
-		return "the final state is missing (no final.json): the data after recovery was never read"
-	}
-	if len(t.Final.Instances) == 0 {
-		return "the final state lists no instance"
-	}
-	msg := "no instance could be read after recovery"
-	for i := range t.Final.Instances {
-		in := &t.Final.Instances[i]
-		why := in.Error
-		if why == "" {
-			why = "unreachable"
-		}
-		msg += fmt.Sprintf("; %s: %s", finalName(t.Final, i), why)
-	}
-	return msg
-}
-
 // plural formats a count with its noun: "1 window", "2 windows".
 func plural(n int, one, many string) string {
 	if n == 1 {
