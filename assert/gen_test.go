@@ -100,9 +100,8 @@ const (
 	gSplit
 	gHandoff
 	gEndOutage
+	gFlapping
 )
-
-var gKindNames = []string{"normal", "outage", "partial", "slow", "split", "handoff", "end-outage"}
 
 // gPhase is one phase of a scenario.
 type gPhase struct {
@@ -131,6 +130,8 @@ type gModel struct {
 	outages             []gSpan // closed: all writes failing from..to
 	endOutage           bool
 	concurrentPrimaries bool
+	touchAt             int64 // a switchover the monitor sees at one instant from both servers (-1: none)
+	coarse              bool  // times rounded to 10 ms: many equal times
 	twoAddr             bool
 	ledgerIdent         bool // ledger nodes carry Started
 	ledgerSysID         bool // ledger nodes carry SystemID
@@ -171,8 +172,10 @@ type gSim struct {
 }
 
 func (g *gSim) intn(lo, hi int, label string) int { return rapid.IntRange(lo, hi).Draw(g.t, label) }
+// coin is true pct percent of the time (rapid draws small values more
+// often, and shrinks towards them: towards false, the simpler scenario).
 func (g *gSim) coin(pct int, label string) bool {
-	return rapid.IntRange(0, 99).Draw(g.t, label) < pct
+	return rapid.IntRange(0, 99).Draw(g.t, label) >= 100-pct
 }
 func (g *gSim) jit(lo, hi int64) int64 {
 	if hi <= lo {
@@ -222,9 +225,9 @@ func (g *gSim) bump(s int) int { g.inc[s]++; return g.inc[s] }
 // replDelay draws how long replicas take to stream again after an event.
 func (g *gSim) replDelay(label string) int64 {
 	switch g.intn(0, 9, label) {
-	case 0:
+	case 8:
 		return -1 // never
-	case 1:
+	case 9:
 		return int64(g.m.replBudget/time.Microsecond) + g.jit(gS, 20*gS)
 	}
 	return g.jit(200*gMS, 8*gS)
@@ -304,15 +307,15 @@ func genTrial(t *rapid.T) (*history.Trial, *gModel) {
 // genTrialWith draws a scenario; clients >= 0 forces the number of clients,
 // slowRegression draws the key regression (one client at 1.2 s per commit).
 func genTrialWith(t *rapid.T, clients int, slowRegression bool) (*history.Trial, *gModel) {
-	m := &gModel{}
+	m := &gModel{touchAt: -1}
 	g := &gSim{t: t, m: m}
 	g.rnd = rand.New(rand.NewSource(rapid.Int64().Draw(t, "seed")))
 
 	// Budgets: mostly the defaults.
 	switch g.intn(0, 5, "config") {
-	case 1:
+	case 4:
 		m.cfg = Config{RTOBudget: 10 * time.Second, GapThreshold: 500 * time.Millisecond, ReplicationBudget: 20 * time.Second}
-	case 2:
+	case 5:
 		m.cfg = Config{RTOBudget: 45 * time.Second, GapThreshold: 2 * time.Second}
 	default:
 		m.cfg = Config{}
@@ -358,6 +361,7 @@ func genTrialWith(t *rapid.T, clients int, slowRegression bool) (*history.Trial,
 	m.monitor = !g.coin(12, "no-monitor")
 	m.monitorIdent = !g.coin(20, "monitor-without-ident")
 	m.monitorBlips = g.coin(20, "monitor-blips")
+	m.coarse = g.coin(20, "coarse-clock")
 	g.tlMax = 1
 	g.cur = &gEpoch{server: 0, inc: 0, tl: 1, lin: &gLineage{}}
 	g.setState(0, gSeg{from: 0, role: gPrimary, tl: 1})
@@ -377,7 +381,7 @@ func genTrialWith(t *rapid.T, clients int, slowRegression bool) (*history.Trial,
 		kinds = []gKind{gNormal}
 		np := g.intn(0, 5, "phases")
 		for i := range np {
-			k := gKind(g.intn(0, 6, fmt.Sprintf("kind-%d", i)))
+			k := gKind(g.intn(0, 7, fmt.Sprintf("kind-%d", i)))
 			if k == gEndOutage && i != np-1 {
 				k = gOutage
 			}
@@ -405,6 +409,8 @@ func genTrialWith(t *rapid.T, clients int, slowRegression bool) (*history.Trial,
 			g.splitPhase(&ph, pi, last)
 		case gHandoff:
 			g.handoff(&ph, pi)
+		case gFlapping:
+			g.flapping(&ph, pi)
 		}
 		now = ph.to
 		m.phases = append(m.phases, ph)
@@ -761,7 +767,14 @@ func (g *gSim) handoff(ph *gPhase, pi int) {
 		}
 	}
 	g.setState(b, gSeg{from: from, role: gPrimary, inc: bep.inc, tl: bep.tl})
-	g.setState(a.server, gSeg{from: at, role: gDown, inc: a.inc, tl: a.tl})
+	down := at
+	if !ph.adjacent && m.touchAt < 0 && g.coin(40, "touch") {
+		// The monitor polls both at the switchover's instant and sees two
+		// primaries there, and only there: runs that touch.
+		m.touchAt = at
+		down = at + 1
+	}
+	g.setState(a.server, gSeg{from: down, role: gDown, inc: a.inc, tl: a.tl})
 	g.events = append(g.events, history.Event{At: gDur(at), Kind: history.EventPromoted, Detail: fmt.Sprintf("pg%d", b)})
 	g.fault(fmt.Sprintf("switchover-%d", pi), ph.from, at)
 	g.cur = bep
@@ -773,6 +786,35 @@ func (g *gSim) handoff(ph *gPhase, pi int) {
 	}
 	g.normal(ph, 0)
 	ph.desc = fmt.Sprintf("switchover pg%d->pg%d at %.3fs (adjacent %v), then %s", a.server, b, float64(at)/1e6, ph.adjacent, ph.desc)
+}
+
+// flapping: acknowledgements and failures alternate (a connection pool
+// half broken): every gap between two acknowledgements holds a failed
+// write; many short windows (more than a verdict lists, at times).
+func (g *gSim) flapping(ph *gPhase, pi int) {
+	if g.cur == nil {
+		ph.to = ph.from + g.normalDur(5)
+		g.normal(ph, 0)
+		return
+	}
+	step := g.jit(20*gMS, 200*gMS)
+	gaps := int64(g.intn(5, 230, "flaps"))
+	ph.to = ph.from + gaps*step
+	t := ph.from
+	for c := range g.ct {
+		t = max(t, g.ct[c])
+	}
+	for ; t < ph.to && len(g.ops) < gOpCap+120; t += step {
+		g.ok(0, t, step/10, g.epochOf(0))
+		inv := t + step/2
+		g.add(&gOp{client: uint32(min(1, len(g.lat)-1)), inv: inv, ret: inv + step/10, outcome: history.Fail, errMsg: "ERROR: no connection to the server"})
+	}
+	for c := range g.ct {
+		g.ct[c] = max(g.ct[c], t)
+	}
+	ph.to = max(ph.to, t)
+	ph.desc = fmt.Sprintf("flapping %.3fs-%.3fs (an acknowledgement and a failure every %.3fs)", float64(ph.from)/1e6, float64(ph.to)/1e6, float64(step)/1e6)
+	_ = pi
 }
 
 // Naming.
@@ -802,6 +844,22 @@ func (g *gSim) build() *history.Trial {
 		t.Meta.Clients = 0
 	}
 
+	// A coarse clock: every time rounded to 10 ms, so that invocations,
+	// acknowledgements and boundaries coincide.
+	if m.coarse {
+		r := func(x int64) int64 { return (x + 5*gMS) / (10 * gMS) * (10 * gMS) }
+		for _, op := range g.ops {
+			op.inv, op.ret, op.commitAt = r(op.inv), r(op.ret), r(op.commitAt)
+		}
+		m.end = r(m.end)
+		if m.truncated {
+			m.tc, m.td = r(m.tc), r(m.td)
+			for _, op := range g.ops {
+				op.gone = op.inv > m.td
+			}
+			m.end = m.td
+		}
+	}
 	// Ids in invocation order; the harness's lost tail is dropped.
 	var ops []*gOp
 	for _, op := range g.ops {
@@ -952,14 +1010,19 @@ func (g *gSim) monitor(t *history.Trial, monEnd int64, intern func(string) uint3
 		t.Instances = append(t.Instances, history.Instance{Name: name, Target: "host=" + name + " password=REDACTED"})
 	}
 	off := make([]int64, insts)
-	for i := range off {
-		off[i] = g.jit(0, 20*gMS)
+	first := poll / 2
+	if m.touchAt >= 0 {
+		first = m.touchAt % poll
+	} else {
+		for i := range off {
+			off[i] = g.jit(0, 20*gMS)
+		}
 	}
 	blip := 0
 	if m.monitorBlips {
 		blip = 8
 	}
-	for x := poll / 2; x <= monEnd; x += poll {
+	for x := first; x <= monEnd; x += poll {
 		for i := range insts {
 			at := x + off[i]
 			if at > monEnd {
@@ -971,7 +1034,7 @@ func (g *gSim) monitor(t *history.Trial, monEnd int64, intern func(string) uint3
 			}
 			st := g.stateAt(s, at)
 			o := history.Observation{At: gDur(at), Instance: history.InstanceID(i)}
-			if st.role == gDown || (blip > 0 && g.rnd.Intn(100) < blip) {
+			if st.role == gDown || (blip > 0 && at != m.touchAt && g.rnd.Intn(100) < blip) {
 				o.Err = intern(fmt.Sprintf("dial tcp %s: connection refused", gAddr(s)))
 			} else {
 				o.Reachable = true
@@ -1045,11 +1108,11 @@ func (g *gSim) histOf(ep *gEpoch) []history.TimelineSwitch {
 func (g *gSim) final(t *history.Trial) {
 	m := g.m
 	switch g.intn(0, 19, "final-kind") {
-	case 0:
+	case 18:
 		m.finalDesc = "no final state"
 		m.lostTruth = -1
 		return
-	case 1:
+	case 19:
 		t.Final = &history.FinalState{ReadAt: t.End}
 		m.finalDesc = "final state without instances"
 		m.lostTruth = -1
@@ -1133,7 +1196,7 @@ func (g *gSim) final(t *history.Trial) {
 	for g.coin(30-10*nCorrupt, fmt.Sprintf("corrupt-%d", nCorrupt)) && nCorrupt < 3 {
 		in := &f.Instances[target]
 		ids := gExpand(in.Present)
-		switch g.intn(0, 6, fmt.Sprintf("corruption-%d", nCorrupt)) {
+		switch g.intn(0, 8, fmt.Sprintf("corruption-%d", nCorrupt)) {
 		case 0: // an acknowledged write lost
 			var okIDs []int64
 			for _, op := range t.Ops {
@@ -1181,6 +1244,16 @@ func (g *gSim) final(t *history.Trial) {
 			x := last + 1 + int64(g.rnd.Intn(3))
 			ids = append(ids, x)
 			notes = append(notes, fmt.Sprintf("id %d added", x))
+		case 8: // a "duplicate" counted once: no duplicate
+			if len(ids) > 0 {
+				x := ids[g.rnd.Intn(len(ids))]
+				in.Duplicates = append(in.Duplicates, history.Duplicate{ID: x, Count: 1})
+				notes = append(notes, fmt.Sprintf("id %d listed as a duplicate of count 1", x))
+			}
+		case 7: // at the truncation allowance's edge, or just past it
+			x := last + oSlack(t) + int64(g.rnd.Intn(2))
+			ids = append(ids, x)
+			notes = append(notes, fmt.Sprintf("id %d added (slack edge)", x))
 		}
 		in.Present = gRanges(ids)
 		nCorrupt++
@@ -1198,19 +1271,19 @@ func (g *gSim) final(t *history.Trial) {
 	// Unreadable: a primary whose read failed, a missing table, no primary.
 	if prim >= 0 {
 		switch g.intn(0, 24, "final-unreadable") {
-		case 0:
+		case 21:
 			f.Instances[prim].Error = "ERROR: permission denied for table pgchaos_writes"
 			f.Instances[prim].Present, f.Instances[prim].Rows = nil, 0
 			notes = append(notes, "primary read failed")
-		case 1:
+		case 22:
 			f.Instances[prim].TableMissing = true
 			f.Instances[prim].Present, f.Instances[prim].Rows = nil, 0
 			notes = append(notes, "table missing on the primary")
-		case 2:
+		case 23:
 			f.Instances[prim].Reachable, f.Instances[prim].Primary = false, false
 			f.Instances[prim].Error = "dial tcp: i/o timeout"
 			notes = append(notes, "primary unreachable")
-		case 3: // a third primary, unreadable, next to a readable one
+		case 24: // a third primary, unreadable, next to a readable one
 			in := f.Instances[prim]
 			in.Name, in.Server, in.Started = "pg9", "10.0.0.9:5432", "2026-12-02 29:00:00+00"
 			in.Error, in.Present = "ERROR: canceling statement due to statement timeout", nil
