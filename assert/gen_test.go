@@ -172,6 +172,7 @@ type gSim struct {
 }
 
 func (g *gSim) intn(lo, hi int, label string) int { return rapid.IntRange(lo, hi).Draw(g.t, label) }
+
 // coin is true pct percent of the time (rapid draws small values more
 // often, and shrinks towards them: towards false, the simpler scenario).
 func (g *gSim) coin(pct int, label string) bool {
