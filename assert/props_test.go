@@ -26,11 +26,12 @@ import (
 )
 
 var gFlagsOnce sync.Once
-var gChecksGiven, gFailfileGiven bool
+var gChecksGiven, gFailfileGiven, gShrinkGiven bool
 
 // gRun runs prop on n generated histories (unless -rapid.checks says
 // otherwise). Fail files are not written unless -rapid.nofailfile=false is
-// given: the seed in the report replays a failure.
+// given: the seed in the report replays a failure. Shrinking stops after
+// 10 s unless -rapid.shrinktime says otherwise.
 func gRun(t *testing.T, n int, prop func(*rapid.T)) {
 	t.Helper()
 	gFlagsOnce.Do(func() {
@@ -40,6 +41,8 @@ func gRun(t *testing.T, n int, prop func(*rapid.T)) {
 				gChecksGiven = true
 			case "rapid.nofailfile":
 				gFailfileGiven = true
+			case "rapid.shrinktime":
+				gShrinkGiven = true
 			}
 		})
 	})
@@ -53,6 +56,13 @@ func gRun(t *testing.T, n int, prop func(*rapid.T)) {
 	if !gFailfileGiven {
 		if f := flag.Lookup("rapid.nofailfile"); f != nil {
 			_ = f.Value.Set("true")
+		}
+	}
+	if !gShrinkGiven {
+		// A failure shrinks for 10 s at most (rapid's default is 30 s per
+		// property), so that a failing run of the package stays short.
+		if f := flag.Lookup("rapid.shrinktime"); f != nil {
+			_ = f.Value.Set("10s")
 		}
 	}
 	rapid.Check(t, prop)
@@ -159,6 +169,19 @@ func gJudge(tr *history.Trial, m *gModel, r history.Report) []string {
 	}
 	// (Without a node in the ledger, another database system's instance
 	// cannot be told from the cluster's.)
+	// Each kind of evidence, where the verdict names it.
+	for _, k := range []struct {
+		fig  string
+		want bool
+	}{{"client_side", so.client}, {"server_side", so.server}, {"final_state", so.final}} {
+		if got, ok := sv.Figures[k.fig].(bool); ok && got != k.want {
+			d := []string{fmt.Sprintf("split-brain: figure %s = %v, the oracle says %v [%s]", k.fig, got, k.want, so.proof)}
+			if k.fig == "server_side" && so.server && !got && !oSplitBrainRuns(tr, true).server {
+				d = gTag("D3-server-runs-per-instance", d)
+			}
+			diffs = append(diffs, d...)
+		}
+	}
 	// (Without the servers' identities the monitor cannot see a demotion
 	// and a promotion between two polls: no claim then; see S1 in
 	// TestGeneratedHistories' notes.)
@@ -176,6 +199,16 @@ func gJudge(tr *history.Trial, m *gModel, r history.Report) []string {
 	// phantom-writes.
 	pv := gVerdict(r, history.CheckPhantomWrites)
 	po := oPhantoms(tr)
+	for _, i := range oReadable(tr, au) {
+		if in := &tr.Final.Instances[i]; tr.Truncated && oHas(in.Present, 1000000000000) && pv.Status != history.Failed {
+			d := []string{fmt.Sprintf("phantom-writes: id 10^12 on %s above a truncated ledger of %d writes is a phantom; the checker says %s: %s", oName(tr.Final, i), len(tr.Ops), pv.Status, pv.Summary)}
+			if pv.Status == history.Undecided && au.undecidable {
+				d = gTag("D2-phantom-unread-primary", d)
+			}
+			diffs = append(diffs, d...)
+			break
+		}
+	}
 	if d := oCompare(pv, po.oExpect); len(d) > 0 {
 		d = []string{fmt.Sprintf("%s (oracle slack %d; figures %v)", strings.Join(d, "; "), po.slack, pv.Figures)}
 		if pv.Status == history.Undecided && po.status == history.Failed && au.undecidable {
