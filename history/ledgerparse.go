@@ -112,17 +112,24 @@ func scanString(b []byte, i int) (end int, escaped, ok bool) {
 	return 0, false, false
 }
 
-func hexVal(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
-	case 'A' <= c && c <= 'F':
-		return int(c-'A') + 10
+func hexVal(c byte) int { return int(hexTable[c]) }
+
+// hexTable maps a byte to its value as a hex digit, -1 when it is not one.
+var hexTable = func() (t [256]int8) {
+	for c := range t {
+		switch {
+		case '0' <= c && c <= '9':
+			t[c] = int8(c - '0')
+		case 'a' <= c && c <= 'f':
+			t[c] = int8(c-'a') + 10
+		case 'A' <= c && c <= 'F':
+			t[c] = int8(c-'A') + 10
+		default:
+			t[c] = -1
+		}
 	}
-	return -1
-}
+	return t
+}()
 
 // scanInt reads a JSON integer (no fraction, no exponent: what follows is
 // checked by the caller) of at most 18 digits, so it never overflows int64.
@@ -133,7 +140,7 @@ func scanInt(b []byte, i int) (v int64, end int, ok bool) {
 		i++
 	}
 	start := i
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+	for i < len(b) && b[i]-'0' <= 9 {
 		v = v*10 + int64(b[i]-'0')
 		i++
 	}

@@ -46,6 +46,18 @@ func Load(dir string) (*Trial, error) {
 		return nil, fmt.Errorf("reading %s: %w", lp, err)
 	}
 	defer f.Close()
+	// The final state is decoded alongside the ledger (on another core when
+	// there is one); its error, if any, still comes after the ledger's,
+	// the monitor's and the faults'.
+	type finalResult struct {
+		fs  *FinalState
+		err error
+	}
+	final := make(chan finalResult, 1)
+	go func() {
+		fs, err := loadFinal(filepath.Join(dir, FinalFile))
+		final <- finalResult{fs, err}
+	}()
 	// Trial.Ops sized once: growing it by appends would hold the old and
 	// the new array at once (up to 2.25 times the ledger's 56 bytes a write).
 	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
@@ -62,17 +74,28 @@ func Load(dir string) (*Trial, error) {
 	if err := loadFaults(filepath.Join(dir, FaultsFile), t); err != nil {
 		return nil, err
 	}
-	fp := filepath.Join(dir, FinalFile)
-	if b, err := os.ReadFile(fp); err == nil {
-		var fs FinalState
-		if err := json.Unmarshal(b, &fs); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", fp, err)
-		}
-		t.Final = &fs
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	r := <-final
+	if r.err != nil {
+		return nil, r.err
+	}
+	t.Final = r.fs
+	return t, nil
+}
+
+// loadFinal reads DIR/final.json: nil when it is absent.
+func loadFinal(fp string) (*FinalState, error) {
+	b, err := os.ReadFile(fp)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", fp, err)
 	}
-	return t, nil
+	var fs FinalState
+	if err := json.Unmarshal(b, &fs); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", fp, err)
+	}
+	return &fs, nil
 }
 
 // ledgerRecord is the union of every ledger line.

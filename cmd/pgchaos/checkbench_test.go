@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -251,8 +252,10 @@ func checkBinary() (string, []string) {
 // BenchmarkCheckEndToEnd5M runs `pgchaos check DIR` as a child process on a
 // generated trial of 5 million writes (ledger, monitor, final state) and
 // reports writes checked per second of wall time and the child's peak RSS
-// per write (targets: >= 1e6 ops/s, <= 100 B/op; reported, not enforced).
-// It fails only when the check cannot run or does not pass every check.
+// per write (targets: >= 1e6 ops/s, <= 100 B/op; reported, not enforced),
+// with its CPU time (user + system), which a busy machine moves less.
+// It fails only when the check cannot run (a failed check on the generated
+// trial, which passes every check, is a warning).
 // PGCHAOS_BENCH_TRIAL=DIR keeps the generated trial in DIR (reused when
 // its ledger is there).
 func BenchmarkCheckEndToEnd5M(b *testing.B) { benchmarkCheckEndToEnd(b, 5_000_000) }
@@ -283,7 +286,7 @@ func benchmarkCheckEndToEnd(b *testing.B, n int) {
 	}
 	bin, env := checkBinary()
 	var maxRSS int64
-	var wall time.Duration
+	var wall, cpu time.Duration
 	b.ResetTimer()
 	for range b.N {
 		cmd := exec.Command(bin, "check", dir)
@@ -291,11 +294,17 @@ func benchmarkCheckEndToEnd(b *testing.B, n int) {
 		t0 := time.Now()
 		out, err := cmd.CombinedOutput()
 		wall += time.Since(t0)
-		if err != nil {
-			b.Fatalf("%s check %s: %v (every check must pass on the generated trial)\n%s", bin, dir, err, out)
+		var ee *exec.ExitError
+		switch {
+		case errors.As(err, &ee) && ee.ExitCode() == exitFailed:
+			// It ran: the figures stand, but the trial was meant to pass.
+			b.Logf("warning: a check failed on the generated trial (every check should pass on it):\n%s", out)
+		case err != nil:
+			b.Fatalf("%s check %s: %v\n%s", bin, dir, err, out)
 		}
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			maxRSS = max(maxRSS, ru.Maxrss*1024) // KiB on Linux
+			cpu += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		}
 	}
 	b.StopTimer()
@@ -303,5 +312,6 @@ func benchmarkCheckEndToEnd(b *testing.B, n int) {
 	b.ReportMetric(float64(maxRSS)/float64(n), "rss-bytes/op")
 	b.ReportMetric(float64(maxRSS)/(1<<20), "peak-rss-MiB")
 	b.ReportMetric(wall.Seconds()/float64(b.N), "s/check")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/check")
 	b.ReportMetric(float64(st.Size())/float64(n), "ledger-bytes/op")
 }
