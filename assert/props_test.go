@@ -8,6 +8,10 @@ package assert
 // (go test ./assert -run 'TestGenerated...' -rapid.seed=N) and the shrunk,
 // minimal scenario with its trial. -rapid.checks=N overrides the number of
 // histories of every property; by default they add up to over 10,000.
+//
+// A difference the oracle can attribute to a known reading of the checker
+// is tagged ("[D1-trial-end] ..."): -gen.known=D1-trial-end,... leaves those
+// out to look for others behind them. By default every difference fails.
 
 import (
 	"encoding/json"
@@ -183,8 +187,9 @@ func gJudge(tr *history.Trial, m *gModel, r history.Report) []string {
 		}
 	}
 	// (Without the servers' identities the monitor cannot see a demotion
-	// and a promotion between two polls: no claim then; see S1 in
-	// TestGeneratedHistories' notes.)
+	// and a promotion between two polls, and a run "seen primary before
+	// and after the other" may span a time the server was a replica: the
+	// rule can prove a split brain that was not. No claim then.)
 	if !m.concurrentPrimaries && (m.ledgerIdent || !m.twoAddr) && (!m.monitor || m.monitorIdent) &&
 		(!m.foreign || len(oLedgerSysIDs(tr)) > 0) {
 		want := history.Pass
