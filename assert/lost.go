@@ -57,7 +57,7 @@ func (LostAckedWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	ops := t.Ops
 	au := authority(t)
 	auth := au.Index
-	if auth < 0 && len(au.Primaries) < 2 {
+	if au.Undecidable || (auth < 0 && len(au.Primaries) < 2) {
 		acked := 0
 		for i := range ops {
 			if ops[i].Outcome == history.OK {

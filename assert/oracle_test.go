@@ -187,6 +187,13 @@ type oUnavail struct {
 // injection or recovery, the last event, whichever is latest.
 func oTrialEnd(t *history.Trial) time.Duration {
 	end := t.End
+	if !t.Truncated {
+		// Spec amended (was disagreement D1): a complete ledger ends at its
+		// end record. The workload stopped there; the monitor and the
+		// fault log may go on (final read), but no write was attempted
+		// after, so no unavailability can be observed there.
+		return end
+	}
 	for _, o := range t.Observations {
 		end = max(end, o.At)
 	}

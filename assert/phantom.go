@@ -27,8 +27,11 @@ import (
 // Instances of another database system (history.Authority's Foreign) are
 // not read.
 //
-// It fails on any phantom, duplicate or failed-but-present write, and is
-// unknown without a final state or a reachable instance. Figures:
+// It fails on any phantom, duplicate or failed-but-present write found on
+// a readable instance, whatever else could not be read; with nothing found
+// it is unknown when the final state is undecidable by history.Authority (a
+// primary not read, no readable primary: the cluster's data was not
+// checked). Figures:
 // "instances_unread" (instances that could not be read: the check passes
 // on the others, and says so), "phantoms" (distinct never-attempted ids), "duplicates" (distinct ids
 // present more than once), "failed_but_present" (failed writes present on
@@ -50,7 +53,7 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 		return undecided(v, "no trial")
 	}
 	au := authority(t)
-	if au.Index < 0 && len(au.Primaries) < 2 {
+	if t.Final == nil || len(t.Final.Instances) == 0 {
 		return undecided(v, au.Reason)
 	}
 	f := t.Final
@@ -164,6 +167,11 @@ func (PhantomWrites) Check(t *history.Trial, cfg Config) history.Verdict {
 	v.Figures["instances_unread"] = unread
 	if len(unread) > 0 {
 		v.Summary += fmt.Sprintf("; not read: %s (what they hold was not checked)", strings.Join(unread, ", "))
+	}
+	if au.Undecidable || len(insts) == 0 {
+		// Nothing found where it could look, but the cluster's own data
+		// (a primary) was not read.
+		return undecided(v, au.Reason)
 	}
 	return v
 }

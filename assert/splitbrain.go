@@ -31,13 +31,17 @@ import (
 // Server side, from the monitor: for each server (the identity the
 // observation recorded, else the monitored instance), the maximal runs of
 // its consecutive observations (in time order) that saw it reachable and
-// not in recovery are intervals [s, e]. Runs of two different servers prove
+// not in recovery are intervals [s, e]; a server with an identity is not
+// cut by polls that could not reach it (one postmaster seen primary twice
+// was primary in between), an unidentified instance is. Runs of two different servers prove
 // two primaries at once when they overlap for a positive time
 // (max(s1, s2) < min(e1, e2)) or one lies strictly inside the other
 // (s1 < s2 <= e2 < e1: seen primary before and after the other was).
 // The tolerance is one poll: runs that merely touch (e1 == s2), as a
 // failover seen by two polls at the same instant, prove nothing. Two
-// monitored instances that are one server never count.
+// monitored instances that are one server never count. Without recorded
+// identities (older records) a server demoted and promoted again between
+// two polls cannot be seen, so the proof assumes it was not.
 //
 // Final state: two or more readable primaries that are different servers
 // (history.Authority's Primaries) are a split brain at the end, whatever the
@@ -259,35 +263,37 @@ func clientKeys(t *history.Trial) []ackKey {
 	return keys
 }
 
-// primaryRuns returns, per instance, the maximal runs of consecutive
-// observations that saw it as primary; a run also ends where the server's
-// identity changes (a restart under the same address).
+// primaryRuns returns the maximal runs of consecutive observations that saw
+// a server as primary. A server with a recorded identity (one postmaster) is
+// keyed by it, across every monitored instance that reaches it, and its run
+// is not broken by a poll that could not reach it: a postmaster seen primary
+// twice was primary in between (leaving that role takes a restart, a new
+// identity). Without an identity the key is the monitored instance and an
+// unreachable poll ends the run (it may have restarted unseen).
 func primaryRuns(t *history.Trial) []primaryRun {
 	obs := t.Observations
 	order := obsByTime(obs)
-	n := 0
-	for _, o := range obs {
-		n = max(n, int(o.Instance)+1)
-	}
-	open := make([]int, n) // 1 + index into runs of the instance's open run
+	open := map[int64]int{} // server key -> 1 + index into runs of its open run
 	var runs []primaryRun
 	for _, oi := range order {
 		o := &obs[oi]
+		key := -1 - int64(o.Instance)
+		if o.Ident != 0 {
+			key = int64(o.Ident)
+		}
 		if !primaryObs(o) {
-			open[o.Instance] = 0
+			// A server seen in recovery, or an unidentified instance not
+			// reached: its run ends.
+			delete(open, key)
 			continue
 		}
-		server := -1 - int64(o.Instance)
-		if o.Ident != 0 {
-			server = int64(o.Ident)
-		}
-		if r := open[o.Instance]; r > 0 && runs[r-1].server == server {
+		if r := open[key]; r > 0 {
 			runs[r-1].end = o.At
 			runs[r-1].tl = max(runs[r-1].tl, o.Timeline)
 			continue
 		}
-		runs = append(runs, primaryRun{inst: o.Instance, server: server, start: o.At, end: o.At, tl: o.Timeline})
-		open[o.Instance] = len(runs)
+		runs = append(runs, primaryRun{inst: o.Instance, server: key, start: o.At, end: o.At, tl: o.Timeline})
+		open[key] = len(runs)
 	}
 	return runs
 }
