@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"math"
+	"runtime"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -522,4 +524,136 @@ func ledgerCapacity(f io.ReaderAt, size int64) int {
 		}
 	}
 	return int(min(guess, limit))
+}
+
+// ledgerChunkSize is how many bytes of the ledger a worker parses at a time
+// (about 900 lines: the chunks in flight hold about 1 MiB in all).
+const ledgerChunkSize = 64 << 10
+
+// parsedLine is one non-blank line of a chunk, parsed by a worker.
+type parsedLine struct {
+	start, end int // the line in ledgerChunk.buf, newline included
+	no         int
+	parsed     bool // rec holds the line (the hand-written parser was sure)
+	rec        hotRecord
+}
+
+// ledgerChunk is a run of whole lines of the ledger, read by parseLines'
+// reader, parsed by a worker, applied in order, then reused.
+type ledgerChunk struct {
+	buf     []byte
+	whole   int // buf[:whole] holds whole lines
+	firstNo int // number of the first of them
+	lines   []parsedLine
+	// The last chunk: partial is a last line without newline (buf[whole:],
+	// when not blank), err a read error.
+	last    bool
+	partial []byte
+	err     error
+	done    chan struct{}
+}
+
+// parseLines is lines for the ledger, with the hand-written parser run by
+// workers (GOMAXPROCS of them) on chunks of about size bytes, and apply
+// called in order, here, on every non-blank line with its number, as lines
+// would: parsed says whether rec holds it. Its partial and err are lines'.
+func parseLines(r io.Reader, size int, apply func(no int, line []byte, rec *hotRecord, parsed bool) error) (partial []byte, err error) {
+	workers := max(1, runtime.GOMAXPROCS(0))
+	n := 2*workers + 2 // chunks in flight: the memory used is bounded
+	free := make(chan *ledgerChunk, n)
+	for range n {
+		free <- &ledgerChunk{buf: make([]byte, 0, size), lines: make([]parsedLine, 0, size/64+1), done: make(chan struct{}, 1)}
+	}
+	work := make(chan *ledgerChunk, n)
+	ordered := make(chan *ledgerChunk, n)
+	stop := make(chan struct{})
+	defer close(stop)
+	go readChunks(r, size, free, work, ordered, stop)
+	for range workers {
+		go func() {
+			var p ledgerParser
+			for c := range work {
+				c.lines = c.lines[:0]
+				no := c.firstNo
+				for i := 0; i < c.whole; no++ {
+					k := i + bytes.IndexByte(c.buf[i:c.whole], '\n') + 1
+					if line := c.buf[i:k]; len(bytes.TrimSpace(line)) > 0 {
+						c.lines = append(c.lines, parsedLine{start: i, end: k, no: no})
+						pl := &c.lines[len(c.lines)-1]
+						pl.parsed = p.parse(line, &pl.rec)
+					}
+					i = k
+				}
+				c.done <- struct{}{}
+			}
+		}()
+	}
+	for {
+		c := <-ordered
+		<-c.done
+		for i := range c.lines {
+			pl := &c.lines[i]
+			if err := apply(pl.no, c.buf[pl.start:pl.end], &pl.rec, pl.parsed); err != nil {
+				return nil, err
+			}
+		}
+		if c.last {
+			return c.partial, c.err
+		}
+		free <- c
+	}
+}
+
+// readChunks reads r into chunks of whole lines (a longer line grows its
+// chunk), numbers them, and hands each to the workers and, in order, to
+// the applier; the last one carries the partial last line or the read error.
+func readChunks(r io.Reader, size int, free <-chan *ledgerChunk, work, ordered chan<- *ledgerChunk, stop <-chan struct{}) {
+	defer close(work)
+	var carry []byte // the start of a line the previous chunk cut
+	no := 1
+	for {
+		var c *ledgerChunk
+		select {
+		case c = <-free:
+		case <-stop:
+			return
+		}
+		buf := append(c.buf[:0], carry...)
+		var rerr error
+		for empty := 0; ; {
+			for len(buf) < cap(buf) && rerr == nil {
+				var m int
+				m, rerr = r.Read(buf[len(buf):cap(buf)])
+				buf = buf[:len(buf)+m]
+				if m > 0 {
+					empty = 0
+				} else if empty++; empty == 100 && rerr == nil {
+					rerr = io.ErrNoProgress // as bufio says of such a reader
+				}
+			}
+			if rerr != nil || bytes.IndexByte(buf[len(carry):], '\n') >= 0 {
+				break
+			}
+			buf = slices.Grow(buf, cap(buf)) // no newline yet: a long line
+		}
+		c.buf, c.firstNo = buf, no
+		c.whole = bytes.LastIndexByte(buf, '\n') + 1
+		no += bytes.Count(buf[:c.whole], []byte{'\n'})
+		carry = append(carry[:0], buf[c.whole:]...)
+		if rerr != nil {
+			c.last = true
+			if rerr == io.EOF {
+				if rest := buf[c.whole:]; len(bytes.TrimSpace(rest)) > 0 {
+					c.partial = rest
+				}
+			} else {
+				c.err = rerr
+			}
+		}
+		work <- c
+		ordered <- c
+		if c.last {
+			return
+		}
+	}
 }

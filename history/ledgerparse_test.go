@@ -158,19 +158,30 @@ var (
 		return readLedgerReference(r, p, t, in)
 	}
 	readJSONOnly ledgerReader = func(r *bytes.Reader, p string, t *Trial, in func(string) uint32) error {
-		return readLedgerWith(r, p, t, in, false)
-	}
-	readFast ledgerReader = func(r *bytes.Reader, p string, t *Trial, in func(string) uint32) error {
-		return readLedgerWith(r, p, t, in, true)
+		return readLedgerWith(r, p, t, in, 0)
 	}
 )
 
+// readFast reads with the hand-written parser in chunks of about chunk bytes.
+func readFast(chunk int) ledgerReader {
+	return func(r *bytes.Reader, p string, t *Trial, in func(string) uint32) error {
+		return readLedgerWith(r, p, t, in, chunk)
+	}
+}
+
 // sameAsReference reads content with the reference, the JSON-only path and
-// the fast path, and reports any difference.
+// the fast path (in chunks of the default size, and small ones that cut
+// lines anywhere), and reports any difference.
 func sameAsReference(t *testing.T, content []byte) ledgerResult {
 	t.Helper()
 	want := readWith(content, readReference)
-	for name, read := range map[string]ledgerReader{"encoding/json path": readJSONOnly, "fast parser": readFast} {
+	readers := map[string]ledgerReader{"encoding/json path": readJSONOnly, "fast parser": readFast(ledgerChunkSize)}
+	for _, c := range []int{1, 5, 64, 1000} {
+		if c*10000 >= len(content) {
+			readers[fmt.Sprintf("fast parser, %d-byte chunks", c)] = readFast(c)
+		}
+	}
+	for name, read := range readers {
 		got := readWith(content, read)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("%s differs from the reference on %q:\n got  %s\n want %s", name, content, describe(got), describe(want))
@@ -306,6 +317,7 @@ var ledgerCases = map[string]string{
 	"trailing spaces last line": `{"t":"unk","id":1,"at":20}` + "\n   ",
 	"raw empty":                 "",
 	"raw blanks only":           "\n \n\t\n",
+	"raw spaces no newline":     "\n  \t",
 	"raw no header":             inv1,
 	"raw header only":           testHeader,
 	"raw header no newline":     strings.TrimSuffix(testHeader, "\n"),

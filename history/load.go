@@ -151,17 +151,17 @@ func lines(r io.Reader, fn func(no int, line []byte) error) (partial []byte, err
 }
 
 func readLedger(r io.Reader, path string, t *Trial, intern func(string) uint32) error {
-	return readLedgerWith(r, path, t, intern, true)
+	return readLedgerWith(r, path, t, intern, ledgerChunkSize)
 }
 
-// readLedgerWith reads a ledger; fast selects the hand-written parser for
-// the hot records (ledgerparse.go), else every line goes to encoding/json.
-// Both give the same trial and the same errors.
-func readLedgerWith(r io.Reader, path string, t *Trial, intern func(string) uint32, fast bool) error {
+// readLedgerWith reads a ledger. With chunk > 0 the hot records are read by
+// the hand-written parser (ledgerparse.go), in chunks of about chunk bytes;
+// with 0 every line goes to encoding/json. Both give the same trial and
+// the same errors.
+func readLedgerWith(r io.Reader, path string, t *Trial, intern func(string) uint32, chunk int) error {
 	sawHeader, sawEnd := false, false
 	var last time.Duration
 	lineNo := 0
-	var parser ledgerParser
 	// hot applies an inv, ok, fail or unk record, from either parser.
 	hot := func(no int, rec *hotRecord) error {
 		if rec.at > int64(last) {
@@ -202,14 +202,9 @@ func readLedgerWith(r io.Reader, path string, t *Trial, intern func(string) uint
 		}
 		return nil
 	}
+	// record reads one line with encoding/json.
 	record := func(no int, line []byte) error {
 		lineNo = no
-		if fast && sawHeader && !sawEnd {
-			var h hotRecord
-			if parser.parse(line, &h) {
-				return hot(no, &h)
-			}
-		}
 		var rec ledgerRecord
 		if err := json.Unmarshal(line, &rec); err != nil {
 			return fmt.Errorf("%s line %d: not a ledger record: %w", path, no, err)
@@ -268,7 +263,22 @@ func readLedgerWith(r io.Reader, path string, t *Trial, intern func(string) uint
 		}
 		return hot(no, &h)
 	}
-	partial, err := lines(r, record)
+	var partial []byte
+	var err error
+	if chunk > 0 {
+		// Lines are parsed by workers, applied here in order; a line the
+		// hand-written parser was not sure of, or one that comes before the
+		// header or after the end, goes to record.
+		partial, err = parseLines(r, chunk, func(no int, line []byte, rec *hotRecord, parsed bool) error {
+			if parsed && sawHeader && !sawEnd {
+				lineNo = no
+				return hot(no, rec)
+			}
+			return record(no, line)
+		})
+	} else {
+		partial, err = lines(r, record)
+	}
 	if err != nil {
 		return err
 	}
