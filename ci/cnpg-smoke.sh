@@ -30,7 +30,8 @@ if ! ./bin/pgchaos cluster status --name "$name" >/dev/null 2>&1; then
 	trap './bin/pgchaos cluster delete --name "$name"' EXIT
 fi
 ./bin/pgchaos images cnpg --load "$name"
-PGCHAOS_E2E=1 PGCHAOS_KIND_NAME="$name" nice -n 10 go test -count=1 -timeout 40m ./suites/cnpg/ \
+# -v: the specs' steps, verdicts, the independent recount and the findings are in the log even when they pass.
+PGCHAOS_E2E=1 PGCHAOS_KIND_NAME="$name" nice -n 10 go test -v -count=1 -timeout 40m ./suites/cnpg/ \
 	-args "-ginkgo.label-filter=smoke || leftovers" -ginkgo.v
 # Slow and full storage on the same cluster (its own Postgres cluster, on the
 # pgchaos-iofs storage class): commit latency must rise by the injected 50 ms.
