@@ -35,8 +35,8 @@ type Schedule struct {
 	Settle time.Duration
 	// ReplicationBudget is the replication-recovery budget the trial will be
 	// judged with (0: assert.DefaultReplicationBudget). After the cool-down
-	// the workload and the monitor keep running until that verdict is
-	// decided, at most until the latest fault or change of primary + this
+	// the workload and the monitor keep running until that verdict has no
+	// undecided event, at most until the latest fault or change of primary + this
 	// budget + ReplicationMargin: no verdict is decided before its budget
 	// elapsed (see DecideReplicationWait).
 	ReplicationBudget time.Duration

@@ -41,17 +41,19 @@ type ReplicationWait struct {
 }
 
 // DecideReplicationWait decides, from a trial loaded while it runs, whether
-// to keep it running so that replication-recovery is not decided before its
+// to keep it running so that no budgeted recovery is decided before its
 // budget elapsed. It runs assert.ReplicationRecovery with budget on t and
-// waits while:
-//   - the verdict's figure "undecided" is above 0 and its status is unknown;
-//     without that figure (an older checker), while any event it lists did
-//     not recover and its budget had not elapsed at the last observation
-//     (an older checker fails such an event at once: that is not a decision);
-//   - and now (the trial's clock) is before Deadline.
+// waits while some event (a fault or a change of primary) is undecided —
+// it had not recovered by the last observation and its budget had not
+// elapsed by then (the verdict's figure "undecided"; without that figure, an
+// older checker's, counted from the events it lists) — and now (the trial's
+// clock) is before Deadline. It waits even when the verdict already fails
+// on another event: the undecided one still has to be measured, and
+// wal-continuity judges a replica left on an older timeline only once the
+// budget has elapsed since the newest timeline appeared.
 //
-// It stops when the verdict is decided (pass, or fail on an elapsed budget),
-// when nothing is undecided, or when the deadline has passed.
+// It stops when nothing is undecided (every event recovered, or failed on
+// its elapsed budget) or when the deadline has passed.
 func DecideReplicationWait(t *history.Trial, budget, now time.Duration) ReplicationWait {
 	if budget <= 0 {
 		budget = assert.DefaultReplicationBudget
@@ -87,23 +89,28 @@ func decideReplicationWait(t *history.Trial, v history.Verdict, budget, now time
 			w.Undecided = append(w.Undecided, at)
 		}
 	}
+	if total, ok := figureInt(v.Figures["events_total"]); ok && total > len(events) {
+		// The list holds the first events only: the others came later,
+		// at the last observation at the latest.
+		latest, have = max(latest, lastObs), true
+	}
 	if have {
 		w.Deadline = latest + budget + ReplicationMargin
 	}
-	decided := len(w.Undecided) == 0
+	undecided := len(w.Undecided)
 	if n, ok := figureInt(v.Figures["undecided"]); ok {
-		decided = v.Status != history.Undecided || n == 0
+		undecided = n
 	}
 	switch {
-	case decided:
+	case undecided == 0:
 		w.Why = fmt.Sprintf("replication-recovery is decided on what was recorded: %s", v.Status)
 	case now >= w.Deadline:
 		w.Why = fmt.Sprintf("the replication budget has elapsed (%s after the latest event at %s), %d event(s) not recovered",
-			budget, fmtOffset(latest), len(w.Undecided))
+			budget, fmtOffset(latest), undecided)
 	default:
 		w.Wait = true
 		w.Blocker = replicationBlocker(t)
-		w.Why = fmt.Sprintf("%d event(s) not recovered, budget %s not elapsed", len(w.Undecided), budget)
+		w.Why = fmt.Sprintf("%d event(s) not recovered, budget %s not elapsed", undecided, budget)
 	}
 	return w
 }

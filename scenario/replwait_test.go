@@ -99,10 +99,10 @@ func TestDecideReplicationWaitIncident(t *testing.T) {
 }
 
 // TestReplicationWaitNeverStopsEarly steps the waiting loop through time,
-// the trial recorded up to each moment: it may stop only once the verdict
-// on the recorded trial is decided for good: replication recovered, or the
-// budget of an event it did not recover from has elapsed at the last
-// observation (the earliest: the fault's, recovered at 10.5 s).
+// the trial recorded up to each moment: it may stop only once every event
+// is decided for good: replication recovered, or the budget of the latest
+// event (the change of primary at 14.2 s) has elapsed at the last
+// observation, even when the verdict already failed on the fault's (10.5 s).
 func TestReplicationWaitNeverStopsEarly(t *testing.T) {
 	budget := 60 * time.Second
 	for _, rejoin := range []float64{0, 50, 65, 73} {
@@ -116,8 +116,8 @@ func TestReplicationWaitNeverStopsEarly(t *testing.T) {
 			stopped = true
 			last := tr.Observations[len(tr.Observations)-2].At // the last poll (the extra one is at 14.2 s)
 			recovered := rejoin > 0 && now-0.5 >= rejoin
-			if !recovered && last < sec(10.5)+budget {
-				t.Fatalf("rejoin %v: stopped at %v s with the last observation at %s, before any budget elapsed (10.5 s + %s): %+v",
+			if !recovered && last < sec(14.2)+budget {
+				t.Fatalf("rejoin %v: stopped at %v s with the last observation at %s, before the budget of the change of primary elapsed (14.2 s + %s): %+v",
 					rejoin, now, last, budget, w)
 			}
 			want := history.Failed // 60 s after the fault's recovery at 10.5 s
@@ -153,13 +153,21 @@ func TestDecideReplicationWaitFigure(t *testing.T) {
 		{history.Undecided, 1, true},
 		{history.Undecided, float64(1), true}, // decoded from verdict.json
 		{history.Undecided, 0, false},         // unknown for another reason: waiting will not change it
-		{history.Failed, 1, false},            // another event failed already: decided
+		{history.Failed, 0, false},
+		{history.Failed, 1, true}, // another event failed already: this one is still to be measured
 		{history.Pass, 0, false},
 	} {
 		w := decideReplicationWait(tr, verdict(c.st, c.undecided), budget, sec(53))
 		if w.Wait != c.wait {
 			t.Errorf("status %s, undecided %v (%T): wait=%v, want %v (%s)", c.st, c.undecided, c.undecided, w.Wait, c.wait, w.Why)
 		}
+	}
+	// A capped list (events_total above its length): the unlisted events
+	// came later, up to the last observation, so the deadline runs from it.
+	capped := verdict(history.Undecided, 1)
+	capped.Figures["events_total"] = 300
+	if w := decideReplicationWait(tr, capped, budget, sec(53)); !w.Wait || w.Deadline != sec(52.5)+budget+ReplicationMargin {
+		t.Errorf("capped events list: wait=%v deadline %s, want a wait until the last observation (52.5 s) + budget + margin", w.Wait, w.Deadline)
 	}
 	// Past the deadline nothing waits, whatever the verdict says.
 	if w := decideReplicationWait(tr, verdict(history.Undecided, 1), budget, sec(14.2)+budget+ReplicationMargin); w.Wait {
