@@ -305,13 +305,21 @@ func TestSynchronous(t *testing.T) {
 
 	// A port taken while an instance is down: Start fails, naming the
 	// instance and quoting its log (the string startFresh looks for).
+	// The instances listen on 127.0.0.1 and 127.0.0.2 (conf.go): PostgreSQL
+	// starts when it can bind either, so both are taken.
 	pg1 := c.Instances[1]
-	l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(pg1.Port))
-	if err != nil {
-		t.Fatal(err)
+	var taken []net.Listener
+	for _, host := range []string{"127.0.0.1", "127.0.0.2"} {
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(pg1.Port)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken = append(taken, l)
 	}
 	err = pg1.Start(ctx)
-	l.Close()
+	for _, l := range taken {
+		l.Close()
+	}
 	if err == nil || !strings.Contains(err.Error(), "starting pg1") ||
 		!strings.Contains(err.Error(), "could not create any TCP/IP sockets") {
 		t.Fatalf("starting pg1 on a taken port: got %v", err)
