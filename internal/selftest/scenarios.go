@@ -1,12 +1,9 @@
 package selftest
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,6 +12,7 @@ import (
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+	"github.com/pgchaos/pgchaos/internal/recount"
 	"github.com/pgchaos/pgchaos/monitor"
 )
 
@@ -160,10 +158,11 @@ func failover(sync bool) func(ctx context.Context, e *env) (func(history.Report,
 // which must be on the crashed primary's disk (its copy, started apart).
 func verifyLost(ctx context.Context, e *env, t *history.Trial, rep history.Report, primary, crashed *pgtestbed.Instance, sync bool) []string {
 	var p []string
-	ackedIDs, err := ackedFromLedger(filepath.Join(e.dir, history.LedgerFile))
+	fromFile, err := recount.ReadLedger(filepath.Join(e.dir, history.LedgerFile))
 	if err != nil {
 		return []string{err.Error()}
 	}
+	ackedIDs := fromFile.IDs
 	onPrimary, err := idsOn(ctx, e.tb, primary, t.Meta.Table, t.Meta.Run)
 	if err != nil {
 		return []string{err.Error()}
@@ -461,28 +460,6 @@ func idsOn(ctx context.Context, tb *pgtestbed.Cluster, in *pgtestbed.Instance, t
 		out[id] = true
 	}
 	return out, rows.Err()
-}
-
-// ackedFromLedger reads the acknowledged ids straight from the ledger file.
-func ackedFromLedger(path string) (map[int64]bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
-	}
-	defer f.Close()
-	out := map[int64]bool{}
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			T  string `json:"t"`
-			ID int64  `json:"id"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) == nil && rec.T == "ok" {
-			out[rec.ID] = true
-		}
-	}
-	return out, sc.Err()
 }
 
 func acked(t *history.Trial) int {

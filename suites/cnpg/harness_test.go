@@ -1,7 +1,6 @@
 package cnpg_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	. "github.com/onsi/gomega"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/internal/recount"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/scenario"
 )
@@ -166,35 +166,11 @@ func recordFindings(dir string, findings []string, gate bool) {
 // the workload's table (named with the run in the ledger's header) read
 // with SQL on dsn. It returns the missing and the acknowledged counts.
 func recountLost(ctx context.Context, ledger, dsn string) (missing, acked int, err error) {
-	f, err := os.Open(ledger)
+	fromFile, err := recount.ReadLedger(ledger)
 	if err != nil {
-		return 0, 0, fmt.Errorf("reading ledger %s: %w", ledger, err)
+		return 0, 0, err
 	}
-	defer f.Close()
-	ok := map[int64]bool{}
-	table, run := "", int64(0)
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var rec struct {
-			T     string `json:"t"`
-			ID    int64  `json:"id"`
-			Table string `json:"table"`
-			Run   int64  `json:"run"`
-		}
-		if json.Unmarshal(sc.Bytes(), &rec) != nil {
-			continue
-		}
-		switch rec.T {
-		case "header":
-			table, run = rec.Table, rec.Run
-		case "ok":
-			ok[rec.ID] = true
-		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, 0, fmt.Errorf("reading ledger %s: %w", ledger, err)
-	}
+	ok, table, run := fromFile.IDs, fromFile.Table, fromFile.Run
 	if table == "" {
 		return 0, 0, fmt.Errorf("ledger %s: no header naming the table", ledger)
 	}
