@@ -305,6 +305,27 @@ func (c *Comparison) lines() (versions, settings []compareLine) {
 		}
 		versions = append(versions, line(g.name, vals))
 	}
+	// The operators' own settings: the union of their names, "not
+	// recorded" where one operator has no such setting.
+	keys := map[string]bool{}
+	for _, cfg := range c.Configs {
+		if sw := c.Runs[cfg.Run].Results.Software; sw != nil {
+			for k := range sw.OperatorSettings {
+				keys[k] = true
+			}
+		}
+	}
+	for _, k := range sortedKeys(keys) {
+		var vals []string
+		for _, cfg := range c.Configs {
+			v := ""
+			if sw := c.Runs[cfg.Run].Results.Software; sw != nil {
+				v = sw.OperatorSettings[k]
+			}
+			vals = append(vals, v)
+		}
+		versions = append(versions, line("operator setting "+k, vals))
+	}
 	per := make([][]Setting, len(c.Configs))
 	for i, cfg := range c.Configs {
 		per[i] = c.Runs[cfg.Run].Results.Settings()

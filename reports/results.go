@@ -143,6 +143,9 @@ type Software struct {
 	OperatorVersion string `json:"operator_version,omitempty"`
 	OperatorImage   string `json:"operator_image,omitempty"`
 	PostgresImage   string `json:"postgres_image,omitempty"`
+	// OperatorSettings are the operator's settings that matter when
+	// comparing operators (failover timings, grace periods), as installed.
+	OperatorSettings map[string]string `json:"operator_settings,omitempty"`
 }
 
 // ClusterInfo summarises the Postgres cluster one replication mode ran on.

@@ -7,6 +7,7 @@ import (
 	"html"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -138,7 +139,7 @@ func TestResultsV2RoundTrip(t *testing.T) {
 	r := NewResults(t0(), map[string]string{"go": "x"}, nil)
 	r.Budgets = &Budgets{RTO: 30 * time.Second, Replication: time.Minute, WarmUp: 10 * time.Second, Hold: 5 * time.Second,
 		CoolDown: 15 * time.Second, Clients: 4, Rate: 0}
-	r.Software = &Software{PGChaos: "0.2.0", Kubernetes: "v1.33.1", Operator: "cnpg", OperatorVersion: "1.27.1"}
+	r.Software = &Software{PGChaos: "0.2.0", Kubernetes: "v1.33.1", Operator: "cnpg", OperatorVersion: "1.27.1", OperatorSettings: map[string]string{"failoverDelay": "0s"}}
 	r.SetCluster(ClusterInfo{Replication: "sync", Name: "pg-sync", Instances: 3, PostgreSQL: "15.1"})
 	r.SetCluster(ClusterInfo{Replication: "sync", Name: "pg-sync", Instances: 3, PostgreSQL: "15.14"})
 	r.Add(trial("primary-pod-delete", "sync", 5, 0, history.Pass))
@@ -150,7 +151,7 @@ func TestResultsV2RoundTrip(t *testing.T) {
 	if err != nil || len(notes) != 0 {
 		t.Fatal(err, notes)
 	}
-	if back.Version != ResultsVersion || *back.Budgets != *r.Budgets || *back.Software != *r.Software ||
+	if back.Version != ResultsVersion || *back.Budgets != *r.Budgets || !reflect.DeepEqual(back.Software, r.Software) ||
 		len(back.Clusters) != 1 || back.Clusters[0].PostgreSQL != "15.14" {
 		t.Fatalf("round trip: %+v", back)
 	}

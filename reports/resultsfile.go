@@ -180,6 +180,9 @@ func (r *Results) softwareRows() [][2]string {
 		{"operator image", or(s.OperatorImage)},
 		{"PostgreSQL image", or(s.PostgresImage)},
 	}
+	for _, k := range sortedKeys(s.OperatorSettings) {
+		rows = append(rows, [2]string{"operator setting " + k, s.OperatorSettings[k]})
+	}
 	for _, c := range r.Clusters {
 		rows = append(rows, [2]string{"cluster (" + c.Replication + ")", c.Summary()})
 	}
@@ -216,7 +219,7 @@ func (c ClusterInfo) Summary() string {
 	return strings.Join(parts, ", ")
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

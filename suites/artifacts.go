@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -17,14 +17,14 @@ import (
 
 // CollectArtifacts saves what explains a failed spec into dir: the logs of
 // the operator and of every pod in namespace (previous containers too), the
-// namespace's events, and the CloudNativePG Cluster resources. It keeps
-// going past errors and returns them joined.
-func CollectArtifacts(ctx context.Context, kc *kube.Client, namespace, dir string) error {
+// namespace's events, and the operator's cluster resources. It keeps going
+// past errors and returns them joined.
+func CollectArtifacts(ctx context.Context, kc *kube.Client, a operators.Adapter, namespace, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", dir, err)
 	}
 	var errs []error
-	for _, ns := range []string{namespace, cnpg.OperatorNamespace} {
+	for _, ns := range []string{namespace, a.Deployment().Namespace} {
 		pods, err := kc.CS.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listing pods of %s: %w", ns, err))
@@ -50,13 +50,19 @@ func CollectArtifacts(ctx context.Context, kc *kube.Client, namespace, dir strin
 	} else {
 		errs = append(errs, writeJSON(filepath.Join(dir, "events.json"), ev.Items))
 	}
-	if ri, err := kc.Resource(cnpg.ClusterGVK, namespace); err != nil {
-		errs = append(errs, err)
-	} else if l, err := ri.List(ctx, metav1.ListOptions{}); err != nil {
-		errs = append(errs, fmt.Errorf("listing clusters of %s: %w", namespace, err))
-	} else {
-		errs = append(errs, writeJSON(filepath.Join(dir, "clusters.json"), l.Items))
+	var clusters []any
+	for _, gvk := range a.ClusterKinds() {
+		if ri, err := kc.Resource(gvk, namespace); err != nil {
+			errs = append(errs, err)
+		} else if l, err := ri.List(ctx, metav1.ListOptions{}); err != nil {
+			errs = append(errs, fmt.Errorf("listing %s of %s: %w", gvk.Kind, namespace, err))
+		} else {
+			for _, it := range l.Items {
+				clusters = append(clusters, it.Object)
+			}
+		}
 	}
+	errs = append(errs, writeJSON(filepath.Join(dir, "clusters.json"), clusters))
 	return errors.Join(errs...)
 }
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/clusters"
-	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -103,21 +103,22 @@ func EnvFromOS(getenv func(string) string) (Env, error) {
 // OnKind reports whether the target is the local kind cluster.
 func (e Env) OnKind() bool { return e.Kubeconfig == "" }
 
-// Target is what a suite needs to drive a CloudNativePG cluster.
+// Target is what a suite needs to drive an operator's clusters.
 type Target struct {
 	Kube     *kube.Client
-	Operator *cnpg.Operator
+	Adapter  operators.Adapter
+	Operator operators.Operator
 	// Image and PullPolicy of PostgreSQL (empty: the operator's default).
 	Image      string
 	PullPolicy corev1.PullPolicy
 }
 
-// CNPGTarget connects to the target cluster and, on kind, builds the
-// images offline and loads them into the nodes. The operator is not
-// installed yet (Operator.Install).
-func (e Env) CNPGTarget(ctx context.Context, runID string, progress func(string)) (Target, error) {
+// Target connects to the target cluster and, on kind, builds the
+// adapter's images offline and loads them into the nodes. The operator is
+// not installed yet (Operator.Install).
+func (e Env) Target(ctx context.Context, a operators.Adapter, runID string, progress func(string)) (Target, error) {
 	kubeconfig := e.Kubeconfig
-	var t Target
+	t := Target{Adapter: a}
 	opImage := ""
 	if e.OnKind() {
 		k := clusters.NewKind(clusters.KindOptions{Name: e.KindName})
@@ -133,7 +134,7 @@ func (e Env) CNPGTarget(ctx context.Context, runID string, progress func(string)
 		}
 		ictx, cancel := context.WithTimeout(ctx, e.Timeouts.Images)
 		defer cancel()
-		imgs, err := cnpg.BuildImages(ictx, cnpg.ImageOptions{CacheDir: e.CacheDir, Progress: progress})
+		imgs, err := a.BuildImages(ictx, operators.ImageOptions{CacheDir: e.CacheDir, Progress: progress})
 		if err != nil {
 			return t, err
 		}
@@ -147,7 +148,7 @@ func (e Env) CNPGTarget(ctx context.Context, runID string, progress func(string)
 		return t, err
 	}
 	t.Kube = kc
-	t.Operator = cnpg.New(cnpg.Options{Kube: kc, OperatorImage: opImage, RunID: runID,
+	t.Operator = a.New(operators.Options{Kube: kc, OperatorImage: opImage, PostgresImage: t.Image, RunID: runID,
 		InstallTimeout: e.Timeouts.Install, ReadyTimeout: e.Timeouts.ClusterReady})
 	return t, nil
 }

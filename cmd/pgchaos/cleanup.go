@@ -8,14 +8,10 @@ import (
 	"github.com/pgchaos/pgchaos/clusters"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"github.com/spf13/cobra"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 )
-
-// clusterKinds lists the cluster kinds of every operator adapter: ONE list.
-func clusterKinds() []schema.GroupVersionKind { return []schema.GroupVersionKind{cnpg.ClusterGVK} }
 
 // newCleanupCmd is `pgchaos cleanup`: delete what runs left behind.
 func newCleanupCmd() *cobra.Command {
@@ -47,11 +43,11 @@ volumes, then Services, then namespaces. Installed operators are left in place.`
 				return usageErr("cleanup: %v", err)
 			}
 			// Faults first: a stopped node or a cut network would stall the rest.
-			reverted, ferr := faults.Cleanup(ctx, kc, host, runID, []operators.Ref{{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment}})
+			reverted, ferr := faults.Cleanup(ctx, kc, host, runID, registry.Deployments())
 			for _, d := range reverted {
 				fmt.Fprintln(cmd.OutOrStdout(), d)
 			}
-			done, err := operators.Cleanup(ctx, kc, runID, clusterKinds())
+			done, err := operators.Cleanup(ctx, kc, runID, registry.ClusterKinds())
 			for _, d := range done {
 				fmt.Fprintln(cmd.OutOrStdout(), "deleted "+d)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
+	"github.com/pgchaos/pgchaos/operators/registry"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -54,6 +55,11 @@ func TestBadInputWithoutServer(t *testing.T) {
 	wantBadInput(t, "exactly one trial directory", "check")
 	wantBadInput(t, "no such file", "check", filepath.Join(dir, "absent"))
 	wantBadInput(t, "holds no trial", "check", dir)
+	wantBadInput(t, `unknown operator "crunchy": want one of cnpg`, "run", "--operator", "crunchy", "--out", out)
+	wantBadInput(t, "--operator is required", "run", "--out", out)
+	wantBadInput(t, `CloudNativePG version "v1.27.1"`, "run", "--operator", "cnpg", "--operator-version", "v1.27.1", "--out", out)
+	wantBadInput(t, `unknown operator "x"`, "faults", "--operator", "x")
+	wantBadInput(t, `CloudNativePG version "2.0"`, "images", "cnpg", "--version", "2.0")
 
 	bad := filepath.Join(dir, "bad")
 	_ = os.MkdirAll(bad, 0o755)
@@ -169,4 +175,29 @@ func figure(t *testing.T, rep map[string]any, check, name string) any {
 	}
 	t.Fatalf("verdict.json has no check %s", check)
 	return nil
+}
+
+// TestOperatorsListsEveryAdapter: `pgchaos operators --json` names every
+// adapter of the registry with its default version first.
+func TestOperatorsListsEveryAdapter(t *testing.T) {
+	code, out, errb := runCLI(t, "operators", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	var rows []operatorRow
+	if err := json.Unmarshal([]byte(out), &rows); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := registry.Names()
+	if len(rows) != len(want) {
+		t.Fatalf("%d rows, want %v", len(rows), want)
+	}
+	for i, r := range rows {
+		if r.Name != want[i] || len(r.Versions) == 0 || r.Versions[0] != r.DefaultVersion || r.Deployment == "" {
+			t.Errorf("row %d: %+v", i, r)
+		}
+		if !r.CanRun && r.Why == "" {
+			t.Errorf("%s cannot run here, without a reason", r.Name)
+		}
+	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"github.com/pgchaos/pgchaos/scenario"
 )
@@ -20,10 +19,12 @@ type faultEnvOptions struct {
 	image  string // node agent image; "" builds one on kind
 	chosen []faults.Fault
 	say    func(string)
+	// operator is the operator's Deployment (the operator-outage faults).
+	operator operators.Ref
 }
 
 // prepareFaults is scenario.PrepareFaults with this binary as the agent's
-// and CloudNativePG's operator Deployment.
+// and the adapter's operator Deployment.
 func prepareFaults(ctx context.Context, o faultEnvOptions) (faults.Env, func(context.Context), error) {
 	self, err := os.Executable()
 	if err != nil {
@@ -31,5 +32,5 @@ func prepareFaults(ctx context.Context, o faultEnvOptions) (faults.Env, func(con
 	}
 	return scenario.PrepareFaults(ctx, scenario.FaultEnvOptions{Kube: o.kc, RunID: o.runID, Kind: o.kind,
 		AgentImage: o.image, Self: self, Chosen: o.chosen, Progress: o.say,
-		Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment}})
+		Operator: o.operator})
 }

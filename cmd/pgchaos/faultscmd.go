@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,7 +13,7 @@ import (
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"github.com/spf13/cobra"
 )
@@ -27,16 +28,20 @@ type faultRow struct {
 // newFaultsCmd is `pgchaos faults`: every fault, with its availability on
 // the target cluster.
 func newFaultsCmd() *cobra.Command {
-	var kubeconfig, kubeContext, kindName, agentImage string
+	var kubeconfig, kubeContext, kindName, agentImage, operator string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "faults [--kubeconfig F | --kind-name N] [--json]",
+		Use:   "faults [--operator NAME] [--kubeconfig F | --kind-name N] [--json]",
 		Short: "List every fault with what it hits, how, and whether it can run on the target cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), 30*time.Second)
 			defer cancel()
-			env, noCluster := faultsListEnv(ctx, kubeconfig, kubeContext, kindName, agentImage)
+			adapter, err := registry.ByName(operator)
+			if err != nil {
+				return usageErr("faults: --operator: %v", err)
+			}
+			env, noCluster := faultsListEnv(ctx, adapter, kubeconfig, kubeContext, kindName, agentImage)
 			var rows []faultRow
 			for _, f := range faults.All() {
 				r := faultRow{Info: faults.InfoOf(f), Available: true}
@@ -73,14 +78,15 @@ func newFaultsCmd() *cobra.Command {
 	f.StringVar(&kindName, "kind-name", clusters.DefaultKindName, "kind cluster")
 	f.StringVar(&agentImage, "agent-image", "", "the node agent image a run would use on a real cluster")
 	f.BoolVar(&asJSON, "json", false, "JSON instead of a table")
+	f.StringVar(&operator, "operator", registry.Names()[0], "whose clusters the faults would hit: "+strings.Join(registry.Names(), ", "))
 	return cmd
 }
 
 // faultsListEnv is the environment a run would give the faults: the kind
 // host and a buildable agent on kind, the agent only with --agent-image
 // elsewhere. The error says why no cluster could be reached.
-func faultsListEnv(ctx context.Context, kubeconfig, kubeContext, kindName, agentImage string) (faults.Env, error) {
-	env := faults.Env{Listing: true, Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment}}
+func faultsListEnv(ctx context.Context, adapter operators.Adapter, kubeconfig, kubeContext, kindName, agentImage string) (faults.Env, error) {
+	env := faults.Env{Listing: true, Operator: adapter.Deployment()}
 	onKind := kubeconfig == ""
 	if onKind {
 		k := clusters.NewKind(clusters.KindOptions{Name: kindName})
@@ -109,7 +115,7 @@ func faultsListEnv(ctx context.Context, kubeconfig, kubeContext, kindName, agent
 		env.Agent = &agent.Client{Kube: kc} // a run installs it
 	}
 	// Availability does not depend on a particular Postgres cluster, only on
-	// the adapter: a handle on a (possibly absent) CloudNativePG cluster.
-	env.Cluster = cnpg.New(cnpg.Options{Kube: kc}).Open(operators.Ref{Namespace: "pgchaos", Name: "pg-async"})
+	// the adapter: a handle on a (possibly absent) cluster of it.
+	env.Cluster = adapter.New(operators.Options{Kube: kc}).Open(operators.Ref{Namespace: "pgchaos", Name: "pg-async"})
 	return env, nil
 }

@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/go-logr/logr"
+	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/spf13/cobra"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
@@ -92,7 +93,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		return usageErr("%s: %v (see '%s --help')", c.CommandPath(), err, c.CommandPath())
 	})
 	images := newImagesCmd()
-	images.AddCommand(newCNPGImagesCmd())
-	root.AddCommand(newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCleanupCmd(), newReportCmd(), newAgentCmd(), newFaultsCmd(), newIOFSCmd(), newLatencyCmd())
+	for _, a := range registry.All() {
+		images.AddCommand(newOperatorImagesCmd(a))
+	}
+	root.AddCommand(newOperatorsCmd(), newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCleanupCmd(), newReportCmd(), newAgentCmd(), newFaultsCmd(), newIOFSCmd(), newLatencyCmd())
 	return root
 }

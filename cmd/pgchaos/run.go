@@ -17,17 +17,14 @@ import (
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 )
-
-// operatorNames is the one list of operators `run` knows.
-func operatorNames() []string { return []string{"cnpg"} }
 
 type runFlags struct {
 	operator, kubeconfig, kubeContext, kindName string
@@ -58,7 +55,7 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrial(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(operatorNames(), ", "))
+	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(registry.Names(), ", ")+" (see pgchaos operators)")
 	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
 	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
 	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
@@ -71,10 +68,10 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.storageSize, "storage", "1Gi", "volume size per instance")
 	fl.StringVar(&f.storageClass, "storage-class", "", "storage class of the volumes (default: pgchaos-iofs when a storage fault is chosen, else the cluster's default)")
 	fl.StringVar(&f.out, "out", "", "trial directory to create")
-	fl.StringVar(&f.version, "operator-version", cnpg.DefaultVersion, "operator version")
+	fl.StringVar(&f.version, "operator-version", "", "operator version (default: the adapter's, see pgchaos operators)")
 	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
 	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")
-	fl.StringVar(&f.manifest, "operator-manifest", "", "install from this release manifest file (default: releases/cnpg-<version>.yaml of the module, through the Go toolchain)")
+	fl.StringVar(&f.manifest, "operator-manifest", "", "install from this release manifest file (default: the one in the operator's Go module, through the Go toolchain)")
 	fl.BoolVar(&f.upstream, "upstream-images", false, "use the upstream images even on kind (needs a registry)")
 	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
 	fl.IntVar(&f.clients, "clients", 4, "workload clients")
@@ -105,8 +102,18 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	ctx := cmd.Context()
 	p := newStepPrinter(cmd.ErrOrStderr())
 	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
-	if f.operator != "cnpg" {
-		return bad("--operator must be one of: %s (got %q)", strings.Join(operatorNames(), ", "), f.operator)
+	if f.operator == "" {
+		return bad("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
+	}
+	adapter, err := registry.ByName(f.operator)
+	if err != nil {
+		return bad("--operator: %v", err)
+	}
+	if f.version == "" {
+		f.version = adapter.DefaultVersion()
+	}
+	if err := adapter.CheckVersion(f.version); err != nil {
+		return bad("--operator-version: %v", err)
 	}
 	if f.out == "" {
 		return bad("--out DIR is required")
@@ -167,7 +174,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	pull := corev1.PullPolicy("")
 	if onKind && !f.upstream && (f.operatorImage == "" || f.pgImage == "") {
 		t := time.Now()
-		imgs, err := cnpg.BuildImages(ctx, cnpg.ImageOptions{CacheDir: f.cacheDir, Version: f.version, Progress: p.line})
+		imgs, err := adapter.BuildImages(ctx, operators.ImageOptions{CacheDir: f.cacheDir, Version: f.version, Progress: p.line})
 		if err != nil {
 			return bad("building images: %v", err)
 		}
@@ -187,20 +194,21 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if pull == "" && f.pgImage != "" {
 		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
 	}
-	op := cnpg.New(cnpg.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, Manifest: f.manifest, RunID: runID})
+	opOpts := operators.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, PostgresImage: f.pgImage, Manifest: f.manifest, RunID: runID}
+	op := adapter.New(opOpts)
 	results := reports.NewResults(started, map[string]string{
 		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
-	}, map[string]string{"pgchaos": version, "cloudnative-pg": f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
+	}, map[string]string{"pgchaos": version, adapter.VersionKey(): f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
 	results.Budgets = runBudgets(f)
 	results.Software = &reports.Software{PGChaos: version, Kubernetes: kubeVersion(kc, p), Operator: f.operator,
 		OperatorVersion: f.version, OperatorImage: orText(f.operatorImage, "the release manifest's"),
-		PostgresImage: orText(f.pgImage, "the operator's default")}
+		PostgresImage: orText(f.pgImage, "the operator's default"), OperatorSettings: adapter.Settings(opOpts)}
 	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1
 	kindName := ""
 	if onKind {
 		kindName = f.kindName
 	}
-	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, image: f.agentImage, chosen: chosen, say: p.line})
+	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, image: f.agentImage, chosen: chosen, say: p.line, operator: adapter.Deployment()})
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()

@@ -28,27 +28,15 @@ const (
 	PhaseSwitchover = "Switchover in progress"
 	// Container is the PostgreSQL container of an instance pod.
 	Container = "postgres"
+	// DataDir is $PGDATA in an instance's container (pkg/specs/pods.go),
+	// on the volume mounted at VolumePath.
+	DataDir    = "/var/lib/postgresql/data/pgdata"
+	VolumePath = "/var/lib/postgresql/data"
 )
-
-// Options configures the adapter.
-type Options struct {
-	Kube *kube.Client
-	// Version is the CloudNativePG release (default DefaultVersion).
-	Version string
-	// OperatorImage overrides the manifest's image (a locally built one).
-	OperatorImage string
-	// Manifest, when set, is the release manifest file to install instead of
-	// the one read from the module cache (which needs the Go toolchain).
-	Manifest string
-	// RunID labels what Install creates.
-	RunID string
-	// Timeouts of Install and WaitReady (defaults 3m and 5m).
-	InstallTimeout, ReadyTimeout time.Duration
-}
 
 // Operator is the CloudNativePG adapter.
 type Operator struct {
-	opts Options
+	opts operators.Options
 }
 
 var (
@@ -57,18 +45,9 @@ var (
 	_ operators.Switchover = (*Cluster)(nil)
 )
 
-// New returns the adapter.
-func New(opts Options) *Operator {
-	if opts.Version == "" {
-		opts.Version = DefaultVersion
-	}
-	if opts.InstallTimeout == 0 {
-		opts.InstallTimeout = 3 * time.Minute
-	}
-	if opts.ReadyTimeout == 0 {
-		opts.ReadyTimeout = 5 * time.Minute
-	}
-	return &Operator{opts: opts}
+// New returns the adapter's Operator.
+func New(opts operators.Options) *Operator {
+	return &Operator{opts: opts.WithDefaults(DefaultVersion)}
 }
 
 // Name is "cnpg".

@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/pgchaos/pgchaos/faults"
-	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/cnpg"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/suites"
@@ -53,7 +52,7 @@ func (s *suite) faultOptions(chosen []faults.Fault) scenario.FaultEnvOptions {
 	}
 	return scenario.FaultEnvOptions{Kube: s.target.Kube, RunID: s.runID, Kind: kind, Self: pgchaosBinary(),
 		AgentImage: os.Getenv("PGCHAOS_AGENT_IMAGE"), Chosen: chosen,
-		Operator: operators.Ref{Namespace: cnpg.OperatorNamespace, Name: cnpg.OperatorDeployment},
+		Operator: s.target.Adapter.Deployment(),
 		Progress: func(l string) { GinkgoWriter.Println(l) }}
 }
 
@@ -80,7 +79,7 @@ func setupSuite(ctx context.Context, s *suite) {
 	_, _ = rand.Read(b)
 	s.runID = hex.EncodeToString(b)
 	By("preparing the target (run id " + s.runID + ", artifacts in " + s.env.Artifacts + ")")
-	s.target, err = s.env.CNPGTarget(ctx, s.runID, func(l string) { GinkgoWriter.Println(l) })
+	s.target, err = s.env.Target(ctx, cnpg.Adapter{}, s.runID, func(l string) { GinkgoWriter.Println(l) })
 	Expect(err).NotTo(HaveOccurred())
 	By("installing CloudNativePG")
 	Expect(s.target.Operator.Install(ctx)).To(Succeed())

@@ -91,7 +91,7 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 	DeferCleanup(func(ctx SpecContext) {
 		if CurrentSpecReport().Failed() {
 			By("collecting artifacts into " + dir)
-			err := suites.CollectArtifacts(ctx, s.target.Kube, prov.Cluster.Ref().Namespace, filepath.Join(dir, "artifacts"))
+			err := suites.CollectArtifacts(ctx, s.target.Kube, s.target.Adapter, prov.Cluster.Ref().Namespace, filepath.Join(dir, "artifacts"))
 			if err != nil {
 				GinkgoWriter.Println("artifacts: " + err.Error())
 			}

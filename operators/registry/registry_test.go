@@ -1,0 +1,51 @@
+package registry
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestAdaptersWellFormed holds every adapter to the registry's contract:
+// unique names usable on a command line, a default version it accepts and
+// lists first, a Deployment and cluster kinds to clean up.
+func TestAdaptersWellFormed(t *testing.T) {
+	seen := map[string]bool{}
+	for _, a := range All() {
+		n := a.Name()
+		if n == "" || strings.ToLower(n) != n || strings.ContainsAny(n, " ,/") || seen[n] {
+			t.Errorf("adapter name %q: empty, not lower case, with separators, or repeated", n)
+		}
+		seen[n] = true
+		if a.Title() == "" || a.VersionKey() == "" {
+			t.Errorf("%s: no title or version key", n)
+		}
+		vs := a.Versions()
+		if len(vs) == 0 || vs[0] != a.DefaultVersion() {
+			t.Errorf("%s: versions %v do not start with the default %s", n, vs, a.DefaultVersion())
+		}
+		for _, v := range vs {
+			if err := a.CheckVersion(v); err != nil {
+				t.Errorf("%s: listed version %s refused: %v", n, v, err)
+			}
+		}
+		if err := a.CheckVersion("not-a-version"); err == nil {
+			t.Errorf("%s: accepts version %q", n, "not-a-version")
+		}
+		if d := a.Deployment(); d.Namespace == "" || d.Name == "" {
+			t.Errorf("%s: no operator Deployment", n)
+		}
+		if len(a.ClusterKinds()) == 0 {
+			t.Errorf("%s: no cluster kinds", n)
+		}
+		got, err := ByName(n)
+		if err != nil || got.Name() != n {
+			t.Errorf("ByName(%q) = %v, %v", n, got, err)
+		}
+	}
+	if _, err := ByName("crunchy"); err == nil || !strings.Contains(err.Error(), "cnpg") {
+		t.Errorf("unknown name: %v", err)
+	}
+	if len(ClusterKinds()) < len(All()) || len(Deployments()) != len(All()) {
+		t.Errorf("kinds %v, deployments %v", ClusterKinds(), Deployments())
+	}
+}
