@@ -13,8 +13,8 @@ import (
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/spf13/cobra"
 )
 
