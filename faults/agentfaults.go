@@ -57,7 +57,7 @@ func (m partition) describe(h Hit) string {
 	case cutPeers:
 		what = "cut %s from the other instances (clients still reach it)"
 	case cutClients:
-		what = "cut clients from %s (port 5432 dropped except for the other instances)"
+		what = "cut clients from %s (PostgreSQL's port dropped except for the other instances)"
 	}
 	return fmt.Sprintf(what, h.Name())
 }
@@ -133,7 +133,7 @@ func (m partition) inject(ctx context.Context, env Env, h Hit) (Recover, error) 
 			if a.Except, err = peerIPs(ctx, env, in); err != nil {
 				return noRecover, err
 			}
-			a.Ports = []int{5432}
+			a.Ports = []int{in.Layout.Port}
 		}
 		actions = append(actions, a)
 		nodes = append(nodes, in.Node)

@@ -12,10 +12,6 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 )
 
-// pgVolume is where CloudNativePG (and the PostgreSQL images pgchaos builds)
-// mount the data volume inside the PostgreSQL container.
-const pgVolume = "/var/lib/postgresql/data"
-
 // ioRequests expresses a storage fault on one directory of an instance as
 // Chaos Mesh IOChaos requests (one per kind of effect: IOChaos has either
 // latency or an errno).
@@ -24,7 +20,7 @@ func ioRequests(env Env, in operators.Instance, dir string, s iofs.Spec) []chaos
 	base := chaosmesh.Request{Namespace: ns, RunID: env.RunID, Duration: time.Until(env.deadline()),
 		Target:     chaosmesh.Selector{Namespace: ns, Pods: []string{in.Pod}, Mode: chaosmesh.All},
 		Containers: []string{in.Container}}
-	io := chaosmesh.IO{VolumePath: pgVolume, Path: strings.TrimSuffix(dir, "/") + "/**"}
+	io := chaosmesh.IO{VolumePath: in.Layout.VolumePath, Path: strings.TrimSuffix(dir, "/") + "/**"}
 	var out []chaosmesh.Request
 	add := func(kind chaosmesh.Kind, x chaosmesh.IO) {
 		r := base

@@ -12,7 +12,8 @@ import (
 func TestChaosMeshRequestsBuild(t *testing.T) {
 	e, _ := env(1)
 	e.RunID = "run-1"
-	in := operators.Instance{Name: "pg-1", Pod: "pg-1", Container: "postgres"}
+	in := operators.Instance{Name: "pg-1", Pod: "pg-1", Container: "postgres",
+		Layout: operators.Layout{DataDir: "/home/postgres/pgdata/pgroot/data", VolumePath: "/home/postgres/pgdata", Port: 5432}}
 	want := map[string][]chaosmesh.Kind{
 		PrimaryWALSlow.Name():  {chaosmesh.IOLatency},
 		PrimaryDataSlow.Name(): {chaosmesh.IOLatency, chaosmesh.IOLatency},
@@ -20,12 +21,12 @@ func TestChaosMeshRequestsBuild(t *testing.T) {
 	}
 	for _, f := range []Fault{PrimaryWALSlow, PrimaryDataSlow, PrimaryWALFull} {
 		m := f.(fault).mech.(storageFault)
-		reqs := ioRequests(e, in, "/var/lib/postgresql/data/pgdata/pg_wal", m.spec)
+		reqs := ioRequests(e, in, "/home/postgres/pgdata/pgroot/data/pg_wal", m.spec)
 		if len(reqs) != len(want[f.Name()]) {
 			t.Fatalf("%s: %d requests, want %d", f.Name(), len(reqs), len(want[f.Name()]))
 		}
 		for i, r := range reqs {
-			if r.Kind != want[f.Name()][i] || r.IO.Path != "/var/lib/postgresql/data/pgdata/pg_wal/**" || r.IO.VolumePath != pgVolume {
+			if r.Kind != want[f.Name()][i] || r.IO.Path != "/home/postgres/pgdata/pgroot/data/pg_wal/**" || r.IO.VolumePath != "/home/postgres/pgdata" {
 				t.Errorf("%s: request %+v", f.Name(), r)
 			}
 			if r.Duration <= 0 {

@@ -74,9 +74,11 @@ func (m podDelete) inject(ctx context.Context, env Env, h Hit) (Recover, error) 
 // crash of PostgreSQL without the pod going away.
 type postmasterKill struct{}
 
-// killScript kills the postmaster named in postmaster.pid: the data
-// directory comes from $PGDATA, CloudNativePG's default otherwise.
-const killScript = `d="${PGDATA:-/var/lib/postgresql/data/pgdata}"; pid="$(head -n 1 "$d/postmaster.pid")" && kill -KILL "$pid" && echo "$pid"`
+// killScript kills the postmaster named in postmaster.pid of the
+// instance's data directory.
+func killScript(l operators.Layout) string {
+	return `pid="$(head -n 1 ` + shQuote(l.DataDir+"/postmaster.pid") + `)" && kill -KILL "$pid" && echo "$pid"`
+}
 
 func (postmasterKill) kind() string                                 { return "SIGKILL by pod exec" }
 func (postmasterKill) needs() Needs                                 { return Needs{} }
@@ -87,7 +89,7 @@ func (postmasterKill) describe(h Hit) string {
 
 func (postmasterKill) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
 	t := h.Main()
-	_, stderr, err := env.Kube.Exec(ctx, env.Cluster.Ref().Namespace, t.Pod, t.Container, []string{"sh", "-c", killScript})
+	_, stderr, err := env.Kube.Exec(ctx, env.Cluster.Ref().Namespace, t.Pod, t.Container, []string{"sh", "-c", killScript(t.Layout)})
 	if err != nil {
 		return noRecover, fmt.Errorf("killing the postmaster of %s: %s: %w", t.Pod, strings.TrimSpace(stderr), err)
 	}

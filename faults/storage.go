@@ -30,11 +30,17 @@ const (
 )
 
 // areaScript prints the directory of an area as the PostgreSQL container
-// sees it, links resolved: $PGDATA, CloudNativePG's default otherwise.
-var areaScript = map[area]string{
-	walArea:  `readlink -f "${PGDATA:-/var/lib/postgresql/data/pgdata}/pg_wal"`,
-	dataArea: `readlink -f "${PGDATA:-/var/lib/postgresql/data/pgdata}/base"`,
+// sees it, links resolved (pg_wal may be a link to another volume).
+func areaScript(a area, l operators.Layout) string {
+	sub := "base"
+	if a == walArea {
+		sub = "pg_wal"
+	}
+	return "readlink -f " + shQuote(l.DataDir+"/"+sub)
 }
+
+// shQuote quotes s for sh.
+func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'"'"'`) + "'" }
 
 func (a area) String() string {
 	if a == walArea {
@@ -171,7 +177,7 @@ func (m storageFault) inject(ctx context.Context, env Env, h Hit) (Recover, erro
 	var nodes []string
 	ns := env.Cluster.Ref().Namespace
 	for _, in := range h.Instances {
-		out, stderr, err := env.Kube.Exec(ctx, ns, in.Pod, in.Container, []string{"sh", "-c", areaScript[m.area]})
+		out, stderr, err := env.Kube.Exec(ctx, ns, in.Pod, in.Container, []string{"sh", "-c", areaScript(m.area, in.Layout)})
 		if err != nil {
 			return noRecover, fmt.Errorf("finding the %s directory of %s: %s: %w", m.area, in.Pod, strings.TrimSpace(stderr), err)
 		}

@@ -2,12 +2,14 @@ package faults
 
 import (
 	"context"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/faults/iofs"
+	"github.com/pgchaos/pgchaos/operators"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -115,5 +117,27 @@ func TestStorageEffect(t *testing.T) {
 	}
 	if d := PrimaryDataSlow.Describe(Hit{Instances: nil}); !strings.Contains(d, "CHECKPOINT") {
 		t.Errorf("primary-data-slow does not say it checkpoints: %s", d)
+	}
+}
+
+// TestScriptsFollowTheLayout: the shell the faults run in a container
+// names the adapter's data directory, quoted, and nothing of another
+// operator's layout.
+func TestScriptsFollowTheLayout(t *testing.T) {
+	l := operators.Layout{DataDir: "/home/postgres/pgdata/pgroot/data", VolumePath: "/home/postgres/pgdata", Port: 5432}
+	if got := areaScript(walArea, l); got != "readlink -f '/home/postgres/pgdata/pgroot/data/pg_wal'" {
+		t.Errorf("WAL area script %q", got)
+	}
+	if got := areaScript(dataArea, l); got != "readlink -f '/home/postgres/pgdata/pgroot/data/base'" {
+		t.Errorf("data area script %q", got)
+	}
+	k := killScript(l)
+	if !strings.Contains(k, "'/home/postgres/pgdata/pgroot/data/postmaster.pid'") || strings.Contains(k, "/var/lib/postgresql") {
+		t.Errorf("kill script %q", k)
+	}
+	odd := operators.Layout{DataDir: "/data/it's here", VolumePath: "/data", Port: 5432}
+	out, err := exec.Command("sh", "-c", "printf %s "+shQuote(odd.DataDir)).Output()
+	if err != nil || string(out) != odd.DataDir {
+		t.Errorf("shQuote(%q) through sh: %q, %v", odd.DataDir, out, err)
 	}
 }

@@ -4,5 +4,7 @@
 // read-write endpoint, credentials), optional abilities found by type
 // assertion (Switchover), and the connectivity that follows a failover
 // (NodePort Services reached from the host). One adapter per operator lives
-// in a subpackage (cnpg, generic), listed once in Names.
+// in a subpackage (cnpg) implementing Adapter, listed once in
+// operators/registry; an instance's PostgreSQL layout (data directory,
+// volume, port) is the adapter's knowledge, carried by Instance.Layout.
 package operators

@@ -86,6 +86,32 @@ type Instance struct {
 	// Selector selects exactly this instance's pod (for a per-instance
 	// Service); nil when the operator's labels cannot single it out.
 	Selector map[string]string
+	// Layout is where PostgreSQL keeps its files in Container and which
+	// port it listens on: the adapter's knowledge, for the faults.
+	Layout Layout
+}
+
+// Layout is an instance's PostgreSQL layout inside its container.
+type Layout struct {
+	// DataDir is the data directory ($PGDATA), absolute.
+	DataDir string
+	// VolumePath is the mount path of the volume that holds DataDir.
+	VolumePath string
+	// Port is PostgreSQL's port (5432 unless the adapter says otherwise).
+	Port int
+}
+
+// Validate reports the first field missing or inconsistent.
+func (l Layout) Validate() error {
+	switch {
+	case l.DataDir == "" || l.DataDir[0] != '/':
+		return fmt.Errorf("layout: data directory %q is not an absolute path", l.DataDir)
+	case l.VolumePath == "" || !strings.HasPrefix(l.DataDir+"/", strings.TrimSuffix(l.VolumePath, "/")+"/"):
+		return fmt.Errorf("layout: data directory %s is not on the volume mounted at %q", l.DataDir, l.VolumePath)
+	case l.Port <= 0 || l.Port > 65535:
+		return fmt.Errorf("layout: port %d out of range", l.Port)
+	}
+	return nil
 }
 
 // Endpoint is the Service that routes to the current primary.

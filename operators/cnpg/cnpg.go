@@ -152,6 +152,7 @@ func GenericConfig(ref operators.Ref) generic.Config {
 		InstanceLabel:    LabelInstanceName,
 		ReadWriteService: ref.Name + "-rw",
 		Container:        Container,
+		Layout:           operators.Layout{DataDir: DataDir, VolumePath: VolumePath, Port: 5432},
 		App:              generic.Secret{Name: ref.Name + "-app"},
 		Superuser:        generic.Secret{Name: ref.Name + "-superuser", Database: "app"},
 	}

@@ -40,6 +40,9 @@ type Config struct {
 	ReadWriteService string
 	// Container is the PostgreSQL container (default: the pod's first).
 	Container string
+	// Layout is the PostgreSQL layout in Container (required: its data
+	// directory, volume and port).
+	Layout operators.Layout
 	App       Secret
 	Superuser Secret
 }
@@ -62,6 +65,9 @@ func New(kc *kube.Client, cfg Config) (*Cluster, error) {
 	}
 	if cfg.Instances == "" || cfg.Primary == "" || cfg.ReadWriteService == "" || cfg.App.Name == "" {
 		return nil, fmt.Errorf("generic cluster %s: the instance and primary selectors, the read-write Service and the app Secret are required", cfg.Ref)
+	}
+	if err := cfg.Layout.Validate(); err != nil {
+		return nil, fmt.Errorf("generic cluster %s: %w", cfg.Ref, err)
 	}
 	if c.inst, err = labels.Parse(cfg.Instances); err != nil {
 		return nil, fmt.Errorf("generic cluster %s: instance selector %q: %w", cfg.Ref, cfg.Instances, err)
@@ -107,7 +113,7 @@ func (c *Cluster) instance(p *corev1.Pod) operators.Instance {
 	case c.repl == nil || c.repl.Matches(set):
 		in.Role = operators.RoleReplica
 	}
-	in.Container = c.cfg.Container
+	in.Container, in.Layout = c.cfg.Container, c.cfg.Layout
 	if in.Container == "" && len(p.Spec.Containers) > 0 {
 		in.Container = p.Spec.Containers[0].Name
 	}

@@ -24,6 +24,7 @@ func cnpgConfig() Config {
 		InstanceLabel:    "cnpg.io/instanceName",
 		ReadWriteService: "pg-rw",
 		Container:        "postgres",
+		Layout:           operators.Layout{DataDir: "/var/lib/postgresql/data/pgdata", VolumePath: "/var/lib/postgresql/data", Port: 5432},
 		App:              Secret{Name: "pg-app"},
 		Superuser:        Secret{Name: "pg-superuser", Database: "app"},
 	}
@@ -83,7 +84,8 @@ func TestCNPGLabels(t *testing.T) {
 		t.Fatalf("got %d instances, want 3: %+v", len(ins), ins)
 	}
 	p, err := operators.PrimaryOf(ins, c.Ref())
-	if err != nil || p.Pod != "pg-1" || p.Node != "w-pg-1" || p.PodIP != "10.0.0.1" || p.Container != "postgres" {
+	if err != nil || p.Pod != "pg-1" || p.Node != "w-pg-1" || p.PodIP != "10.0.0.1" || p.Container != "postgres" ||
+		p.Layout.DataDir != "/var/lib/postgresql/data/pgdata" || p.Layout.Port != 5432 {
 		t.Fatalf("primary %+v, %v", p, err)
 	}
 	if r := operators.Replicas(ins); len(r) != 2 || r[0].Name != "pg-2" || r[1].Name != "pg-3" {
@@ -131,6 +133,23 @@ func TestBadConfig(t *testing.T) {
 	cfg.ReadWriteService = ""
 	if _, err := New(kube.NewFake(fake.NewSimpleClientset(), nil), cfg); err == nil {
 		t.Fatal("want an error without a read-write service")
+	}
+	for _, l := range []operators.Layout{
+		{DataDir: "pgdata", VolumePath: "/data", Port: 5432},
+		{DataDir: "/home/postgres/pgdata/pgroot/data", VolumePath: "/var/lib/postgresql/data", Port: 5432},
+		{DataDir: "/datadir/x", VolumePath: "/data", Port: 5432}, // /data is not a prefix of /datadir
+		{DataDir: "/data/x", VolumePath: "/data", Port: 0},
+	} {
+		cfg = cnpgConfig()
+		cfg.Layout = l
+		if _, err := New(kube.NewFake(fake.NewSimpleClientset(), nil), cfg); err == nil || !strings.Contains(err.Error(), "layout") {
+			t.Errorf("layout %+v: want a layout error, got %v", l, err)
+		}
+	}
+	cfg = cnpgConfig()
+	cfg.Layout = operators.Layout{DataDir: "/home/postgres/pgdata/pgroot/data", VolumePath: "/home/postgres/pgdata/", Port: 5432}
+	if _, err := New(kube.NewFake(fake.NewSimpleClientset(), nil), cfg); err != nil {
+		t.Errorf("a volume path with a trailing slash: %v", err)
 	}
 }
 
