@@ -42,7 +42,7 @@ type Config struct {
 	Container string
 	// Layout is the PostgreSQL layout in Container (required: its data
 	// directory, volume and port).
-	Layout operators.Layout
+	Layout    operators.Layout
 	App       Secret
 	Superuser Secret
 }
