@@ -1,10 +1,25 @@
 #!/usr/bin/env bash
 # Installs what pgchaos's tests need on a fresh Debian machine, only if missing:
-# the PostgreSQL server and pgbench, and Chromium for the report's browser
-# test (all Debian's packages). Idempotent.
+# the PostgreSQL server and pgbench, Chromium for the report's browser test,
+# and python3 with PyYAML for the Zalando image's entrypoint test (all
+# Debian's packages). Idempotent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash reports/testdata/install-chromium.sh
+
+if ! python3 -c 'import yaml' 2>/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: python3-yaml missing; run as root or: sudo apt-get install -y python3 python3-yaml" >&2
+    exit 2
+  fi
+  for attempt in 1 2 3; do
+    if DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-yaml >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 3 ] && { echo "install-deps: apt-get failed 3 times; check the Debian mirror" >&2; exit 2; }
+    sleep $((attempt * 5))
+  done
+fi
 
 have_server() { compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; }
 have_pgbench() { command -v pgbench >/dev/null || compgen -G "/usr/lib/postgresql/*/bin/pgbench" >/dev/null; }

@@ -61,6 +61,12 @@ func GoVersion(ctx context.Context) string {
 // atomically (a .done marker after a rename), so an interrupted build is
 // redone, never half-used.
 func (b Builder) Step(ctx context.Context, name, script string, env map[string]string, extra string) (string, string, error) {
+	return b.StepFiles(ctx, name, script, env, extra, nil)
+}
+
+// StepFiles is Step with input files: each is written into WORK under its
+// name before the script runs, and its content is part of the key.
+func (b Builder) StepFiles(ctx context.Context, name, script string, env map[string]string, extra string, files map[string][]byte) (string, string, error) {
 	text, err := fs.ReadFile(b.Scripts, filepath.Join(b.Dir, script))
 	if err != nil {
 		return "", "", fmt.Errorf("reading script %s: %w", script, err)
@@ -69,6 +75,10 @@ func (b Builder) Step(ctx context.Context, name, script string, env map[string]s
 	fmt.Fprintf(h, "step=%s\nscript=%s\nextra=%s\n", name, text, extra)
 	for _, k := range sortedKeys(env) {
 		fmt.Fprintf(h, "env:%s=%s\n", k, env[k])
+	}
+	for _, k := range sortedKeys(files) {
+		sum := sha256.Sum256(files[k])
+		fmt.Fprintf(h, "file:%s=%x\n", k, sum)
 	}
 	key := hex.EncodeToString(h.Sum(nil))
 	cache := b.CacheDir
@@ -89,6 +99,11 @@ func (b Builder) Step(ctx context.Context, name, script string, env map[string]s
 		}
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", "", fmt.Errorf("creating %s: %w", d, err)
+		}
+	}
+	for _, k := range sortedKeys(files) {
+		if err := os.WriteFile(filepath.Join(work, filepath.Base(k)), files[k], 0o644); err != nil {
+			return "", "", fmt.Errorf("writing input %s of %s: %w", k, name, err)
 		}
 	}
 	logPath := filepath.Join(work, "log")
@@ -181,7 +196,7 @@ func tail(path string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], " | ")
 }
 
-func sortedKeys(m map[string]string) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

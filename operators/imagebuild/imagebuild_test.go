@@ -49,6 +49,17 @@ func TestStepCachesByContent(t *testing.T) {
 	if len(matches) != 0 {
 		t.Errorf("a failed step looks finished: %v", matches)
 	}
+	b.Scripts.(fstest.MapFS)["s/cat.sh"] = &fstest.MapFile{Data: []byte(`cp "$WORK/in.txt" "$OUT/out"`)}
+	d1, k1, err := b.StepFiles(ctx, "files", "cat.sh", nil, "", map[string][]byte{"in.txt": []byte("one")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(d1, "out")); string(got) != "one" {
+		t.Errorf("input file not given to the script: %q", got)
+	}
+	if _, k2, _ := b.StepFiles(ctx, "files", "cat.sh", nil, "", map[string][]byte{"in.txt": []byte("two")}); k2 == k1 {
+		t.Error("a changed input file kept the key")
+	}
 	if _, _, err := b.Step(ctx, "x", "absent.sh", nil, ""); err == nil {
 		t.Error("a missing script was run")
 	}
