@@ -31,6 +31,11 @@ func (h HostPort) String() string { return net.JoinHostPort(h.Host, strconv.Itoa
 type Exposure struct {
 	Cluster   Ref
 	ReadWrite HostPort
+	// ReadWriteService is the Service, namespace/name, whose endpoints
+	// route ReadWrite: pgchaos's copy of the operator's selector, or the
+	// operator's own Service when its endpoints are written by the stack
+	// (no selector to copy).
+	ReadWriteService string
 	// Instances maps an instance name to its own address.
 	Instances map[string]HostPort
 	// Services lists the Services pgchaos created, namespace/name.
@@ -68,12 +73,26 @@ func Expose(ctx context.Context, kc *kube.Client, c Cluster, runID, nodeIP strin
 		return nil, fmt.Errorf("exposing %s: %w", ref, err)
 	}
 	ex := &Exposure{Cluster: ref, Instances: map[string]HostPort{}}
-	addr, err := ensureService(ctx, kc, ref.Namespace, exposedName(ref.Name+"-rw"), ep.Selector, ep.Port, runID, nodeIP)
-	if err != nil {
-		return nil, fmt.Errorf("exposing %s: %w", ref, err)
+	switch {
+	case ep.Selector != nil:
+		addr, err := ensureService(ctx, kc, ref.Namespace, exposedName(ref.Name+"-rw"), ep.Selector, ep.Port, runID, nodeIP)
+		if err != nil {
+			return nil, fmt.Errorf("exposing %s: %w", ref, err)
+		}
+		ex.ReadWrite, ex.ReadWriteService = addr, ref.Namespace+"/"+exposedName(ref.Name+"-rw")
+		ex.Services = append(ex.Services, ex.ReadWriteService)
+	case nodeIP == "":
+		// In the cluster: the operator's own Service, by its DNS name.
+		ex.ReadWrite = HostPort{Host: ep.Service + "." + ep.Namespace + ".svc", Port: ep.Port}
+		ex.ReadWriteService = ep.Namespace + "/" + ep.Service
+	case ep.NodePort != 0:
+		// The operator's own Service has a node port: its endpoints are
+		// written by the stack (Patroni), exactly what applications use.
+		ex.ReadWrite = HostPort{Host: nodeIP, Port: ep.NodePort}
+		ex.ReadWriteService = ep.Namespace + "/" + ep.Service
+	default:
+		return nil, fmt.Errorf("exposing %s: read-write service %s/%s has no selector to copy and no node port: its endpoints are written by the stack, so pgchaos can reach it from outside only through a node port (make it a NodePort or LoadBalancer Service) or from inside the cluster (--in-cluster)", ref, ep.Namespace, ep.Service)
 	}
-	ex.ReadWrite = addr
-	ex.Services = append(ex.Services, ref.Namespace+"/"+exposedName(ref.Name+"-rw"))
 	ins, err := c.Instances(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("exposing %s: %w", ref, err)

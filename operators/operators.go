@@ -120,8 +120,13 @@ type Endpoint struct {
 	Service   string
 	Port      int32
 	// Selector is the Service's pod selector (the operator's definition of
-	// "the primary"), copied by pgchaos's own NodePort Service.
+	// "the primary"), copied by pgchaos's own NodePort Service. Nil when the
+	// Service has none: its endpoints are written by the stack itself
+	// (Patroni), and pgchaos uses the Service as it is.
 	Selector map[string]string
+	// NodePort is the Service's node port (NodePort and LoadBalancer
+	// Services), 0 when it has none.
+	NodePort int32
 }
 
 // Credentials are a PostgreSQL role, its password and a database.

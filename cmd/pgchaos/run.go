@@ -441,7 +441,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 					Version:  version,
 				},
 				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: sched, Final: prov.Final,
-				RWService: prov.Exposure.Services[0], Progress: p.line, Env: fenv,
+				RWService: prov.Exposure.ReadWriteService, Progress: p.line, Env: fenv,
 			}
 			outc, err := scenario.RunFaulted(ctx, plan)
 			if err != nil {

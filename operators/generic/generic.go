@@ -155,12 +155,12 @@ func (c *Cluster) ReadWrite(ctx context.Context) (operators.Endpoint, error) {
 	if err != nil {
 		return operators.Endpoint{}, fmt.Errorf("reading read-write service %s/%s: %w", c.cfg.Ref.Namespace, c.cfg.ReadWriteService, err)
 	}
-	if len(svc.Spec.Selector) == 0 {
-		return operators.Endpoint{}, fmt.Errorf("read-write service %s/%s has no selector (its endpoints are managed by hand; pgchaos cannot follow them)", svc.Namespace, svc.Name)
+	ep := operators.Endpoint{Namespace: svc.Namespace, Service: svc.Name, Port: 5432}
+	if len(svc.Spec.Selector) > 0 {
+		ep.Selector = svc.Spec.Selector
 	}
-	ep := operators.Endpoint{Namespace: svc.Namespace, Service: svc.Name, Port: 5432, Selector: svc.Spec.Selector}
 	if len(svc.Spec.Ports) > 0 {
-		ep.Port = svc.Spec.Ports[0].Port
+		ep.Port, ep.NodePort = svc.Spec.Ports[0].Port, svc.Spec.Ports[0].NodePort
 	}
 	return ep, nil
 }

@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 )
 
 // cnpgConfig is the worked example of doc.go: CloudNativePG's labels.
@@ -185,5 +186,69 @@ func TestExposeInCluster(t *testing.T) {
 	left, _ := cs.CoreV1().Services("db").List(ctx, metav1.ListOptions{})
 	if len(left.Items) != 1 { // the operator's own pg-rw
 		t.Fatalf("%d services left", len(left.Items))
+	}
+}
+
+// TestExposeSelectorlessService: a read-write Service without a selector
+// (Patroni writes its endpoints) is used as it is: by its DNS name in the
+// cluster, through its node port from outside, and refused with a reason
+// when it has no node port; pgchaos never creates (nor deletes) a copy.
+func TestExposeSelectorlessService(t *testing.T) {
+	ctx := context.Background()
+	objs := objects(true)
+	for i, o := range objs {
+		if s, ok := o.(*corev1.Service); ok && s.Name == "pg-rw" {
+			s = s.DeepCopy()
+			s.Spec.Selector = nil
+			objs[i] = s
+		}
+	}
+	cs := fake.NewSimpleClientset(objs...)
+	// The fake API server allocates no node ports: this reactor does.
+	next := int32(30000)
+	cs.PrependReactor("create", "services", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		svc := a.(k8stesting.CreateAction).GetObject().(*corev1.Service)
+		if svc.Spec.Type == corev1.ServiceTypeNodePort {
+			for i := range svc.Spec.Ports {
+				next++
+				svc.Spec.Ports[i].NodePort = next
+			}
+		}
+		return false, nil, nil
+	})
+	kc := kube.NewFake(cs, nil)
+	c, err := New(kc, cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex, err := operators.Expose(ctx, kc, c, "r1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.ReadWrite.String() != "pg-rw.db.svc:5432" || ex.ReadWriteService != "db/pg-rw" {
+		t.Fatalf("in cluster: %+v", ex)
+	}
+	for _, s := range ex.Services {
+		if strings.HasSuffix(s, "-rw") {
+			t.Errorf("a copy of the read-write Service was created: %s", s)
+		}
+	}
+	if _, err := operators.Expose(ctx, kc, c, "r1", "172.18.0.2"); err == nil || !strings.Contains(err.Error(), "no node port") {
+		t.Fatalf("outside, no node port: %v", err)
+	}
+	svc, _ := cs.CoreV1().Services("db").Get(ctx, "pg-rw", metav1.GetOptions{})
+	svc.Spec.Type, svc.Spec.Ports[0].NodePort = corev1.ServiceTypeLoadBalancer, 31234
+	if _, err := cs.CoreV1().Services("db").Update(ctx, svc, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ex, err = operators.Expose(ctx, kc, c, "r1", "172.18.0.2")
+	if err != nil || ex.ReadWrite.String() != "172.18.0.2:31234" || ex.ReadWriteService != "db/pg-rw" {
+		t.Fatalf("outside, node port: %+v %v", ex, err)
+	}
+	if err := operators.Unexpose(ctx, kc, ex); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().Services("db").Get(ctx, "pg-rw", metav1.GetOptions{}); err != nil {
+		t.Fatalf("the operator's Service was deleted: %v", err)
 	}
 }

@@ -116,7 +116,7 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 		Spec: scenario.Spec{Out: dir, Seed: s.env.Seed, Monitor: prov.Monitor, Command: "suites/cnpg " + CurrentSpecReport().FullText(),
 			Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: 4, Rate: 200, OpTimeout: 5 * time.Second}},
 		Kube: s.target.Kube, Cluster: prov.Cluster, Fault: f, Schedule: sched, Final: prov.Final,
-		RWService: prov.Exposure.Services[0], Progress: func(l string) { GinkgoWriter.Println(l) }, Env: fenv,
+		RWService: prov.Exposure.ReadWriteService, Progress: func(l string) { GinkgoWriter.Println(l) }, Env: fenv,
 	})
 	Expect(err).NotTo(HaveOccurred(), "the trial did not complete")
 	AddReportEntry("seed", out.Seed)
