@@ -2,13 +2,12 @@ package cnpg
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 
 	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/imagebuild"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
@@ -25,19 +24,7 @@ const (
 // ModuleDir downloads CloudNativePG's module at version (without "v")
 // through the Go module proxy and returns its directory in the module cache.
 func ModuleDir(ctx context.Context, version string) (string, error) {
-	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", Module+"@v"+version)
-	out, err := cmd.Output()
-	var info struct{ Dir, Error string }
-	if jerr := json.Unmarshal(out, &info); jerr != nil && err == nil {
-		err = jerr
-	}
-	if info.Error != "" {
-		return "", fmt.Errorf("downloading module %s@v%s: %s", Module, version, info.Error)
-	}
-	if err != nil || info.Dir == "" {
-		return "", fmt.Errorf("downloading module %s@v%s (is go on PATH and the module proxy reachable?): %w", Module, version, err)
-	}
-	return info.Dir, nil
+	return imagebuild.ModuleDir(ctx, Module, version)
 }
 
 // ReleaseManifest reads releases/cnpg-<version>.yaml from the module.

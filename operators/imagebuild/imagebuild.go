@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -43,6 +44,24 @@ func CheckTools(tools ...string) error {
 		}
 	}
 	return nil
+}
+
+// ModuleDir downloads module at version (without "v") through the Go
+// module proxy and returns its directory in the module cache.
+func ModuleDir(ctx context.Context, module, version string) (string, error) {
+	cmd := exec.CommandContext(ctx, "go", "mod", "download", "-json", module+"@v"+version)
+	out, err := cmd.Output()
+	var info struct{ Dir, Error string }
+	if jerr := json.Unmarshal(out, &info); jerr != nil && err == nil {
+		err = jerr
+	}
+	if info.Error != "" {
+		return "", fmt.Errorf("downloading module %s@v%s: %s", module, version, info.Error)
+	}
+	if err != nil || info.Dir == "" {
+		return "", fmt.Errorf("downloading module %s@v%s (is go on PATH and the module proxy reachable?): %w", module, version, err)
+	}
+	return info.Dir, nil
 }
 
 // GoVersion is the toolchain's version, part of the key of Go builds.

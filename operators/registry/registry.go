@@ -6,6 +6,7 @@ import (
 
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators/zalando"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -13,6 +14,7 @@ import (
 func All() []operators.Adapter {
 	return []operators.Adapter{
 		cnpg.Adapter{},
+		zalando.Adapter{},
 	}
 }
 

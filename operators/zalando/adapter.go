@@ -1,0 +1,78 @@
+package zalando
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/imagebuild"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Adapter is Zalando's operator's entry in the registry.
+type Adapter struct{}
+
+var _ operators.Adapter = Adapter{}
+
+// Name is "zalando".
+func (Adapter) Name() string { return "zalando" }
+
+// Title names the operator and the image.
+func (Adapter) Title() string { return "Zalando postgres-operator (pgchaos's Patroni 3.0.2 image)" }
+
+// DefaultVersion is DefaultVersion.
+func (Adapter) DefaultVersion() string { return DefaultVersion }
+
+// Versions are the releases known to be served and to build here.
+func (Adapter) Versions() []string { return []string{DefaultVersion, "1.14.0"} }
+
+// VersionKey is "postgres-operator".
+func (Adapter) VersionKey() string { return "postgres-operator" }
+
+// CheckVersion accepts a release number 1.N.M.
+func (a Adapter) CheckVersion(v string) error {
+	if slices.Contains(a.Versions(), v) {
+		return nil
+	}
+	parts := strings.Split(v, ".")
+	if len(parts) != 3 || parts[0] != "1" {
+		return fmt.Errorf("postgres-operator version %q: want a release such as %s (known to build here: %s)", v, DefaultVersion, strings.Join(a.Versions(), ", "))
+	}
+	return nil
+}
+
+// Available checks the tools BuildImages runs.
+func (Adapter) Available(context.Context) error { return imagebuild.CheckTools(buildTools...) }
+
+// BuildImages is BuildImages.
+func (Adapter) BuildImages(ctx context.Context, opts operators.ImageOptions) (operators.Images, error) {
+	return BuildImages(ctx, opts)
+}
+
+// New is New.
+func (Adapter) New(opts operators.Options) operators.Operator { return New(opts) }
+
+// Deployment is the operator's Deployment.
+func (Adapter) Deployment() operators.Ref {
+	return operators.Ref{Namespace: OperatorNamespace, Name: OperatorDeployment}
+}
+
+// ClusterKinds is the postgresql kind.
+func (Adapter) ClusterKinds() []schema.GroupVersionKind { return []schema.GroupVersionKind{ClusterGVK} }
+
+// Settings are what decides failover timing here: Patroni's leader-lock
+// TTL, loop and retry timeouts (the image's DCS defaults, which the
+// manifest does not change), the pods' grace period (upstream's), and that
+// the members, not the operator, elect a leader.
+func (Adapter) Settings(operators.Options) map[string]string {
+	return map[string]string{
+		"failover_decided_by":        "Patroni members (leader lock in Endpoints), not the operator",
+		"patroni_ttl":                "30s",
+		"patroni_loop_wait":          "10s",
+		"patroni_retry_timeout":      "10s",
+		"pod_terminate_grace_period": "5m (upstream default)",
+		"synchronous":                "synchronous_mode + synchronous_mode_strict, 1 standby",
+	}
+}
