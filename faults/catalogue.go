@@ -27,7 +27,7 @@ var (
 		spares:  true,
 		summary: "a replica's PostgreSQL crashes: no failover expected"}
 	// PlannedSwitchover promotes a replica through the operator's switchover.
-	PlannedSwitchover Fault = fault{name: "planned-switchover", target: AnyReplica, mech: switchover{},
+	PlannedSwitchover Fault = fault{name: "planned-switchover", target: SwitchoverCandidate, mech: switchover{},
 		summary: "a planned switchover: no acknowledged write may be lost"}
 	// LaggingPrimaryPodDelete freezes the primary's WAL senders for 1 s, then
 	// deletes the primary's pod with grace 0.

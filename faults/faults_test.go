@@ -110,3 +110,39 @@ func TestSwitchoverNeedsTheAbility(t *testing.T) {
 		t.Fatal("a fake client cannot exec: want unavailable")
 	}
 }
+
+// candidateCluster accepts only some replicas for a switchover.
+type candidateCluster struct {
+	fakeCluster
+	names []string
+}
+
+func (c candidateCluster) SwitchoverCandidates(context.Context) ([]string, error) { return c.names, nil }
+
+// TestSwitchoverCandidate: the planned switchover's target is any replica
+// of a cluster that states no preference, and only an accepted one when it
+// does (Patroni's synchronous standby); none accepted is an error.
+func TestSwitchoverCandidate(t *testing.T) {
+	ctx := context.Background()
+	seen := map[string]bool{}
+	for seed := uint64(1); seed <= 40; seed++ {
+		e, _ := env(seed)
+		h, err := SwitchoverCandidate.Pick(ctx, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[h.Main().Name] = true
+		e.Cluster = candidateCluster{fakeCluster: e.Cluster.(fakeCluster), names: []string{"pg-3"}}
+		if h, err := SwitchoverCandidate.Pick(ctx, e); err != nil || h.Main().Name != "pg-3" {
+			t.Fatalf("seed %d with candidates [pg-3]: %v %v", seed, h.Main().Name, err)
+		}
+	}
+	if !seen["pg-2"] || !seen["pg-3"] || seen["pg-1"] {
+		t.Errorf("without a preference, 40 seeds picked %v", seen)
+	}
+	e, _ := env(1)
+	e.Cluster = candidateCluster{fakeCluster: e.Cluster.(fakeCluster), names: []string{"pg-1"}}
+	if _, err := SwitchoverCandidate.Pick(ctx, e); err == nil || !strings.Contains(err.Error(), "no replica the operator would promote") {
+		t.Errorf("only the primary as candidate: %v", err)
+	}
+}

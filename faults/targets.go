@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
@@ -52,6 +53,34 @@ var (
 		_, _, reps, err := instances(ctx, env)
 		if err != nil {
 			return Hit{}, err
+		}
+		r, err := pickReplica(env, reps)
+		return Hit{Instances: []operators.Instance{r}}, err
+	}}
+	// SwitchoverCandidate is a replica the operator accepts as the new
+	// primary of a planned switchover (any replica unless the cluster says
+	// otherwise: operators.SwitchoverCandidates), chosen with the run's
+	// random source.
+	SwitchoverCandidate = Targeting{Name: "a replica the operator would promote", Pick: func(ctx context.Context, env Env) (Hit, error) {
+		_, _, reps, err := instances(ctx, env)
+		if err != nil {
+			return Hit{}, err
+		}
+		if sc, ok := env.Cluster.(operators.SwitchoverCandidates); ok {
+			names, err := sc.SwitchoverCandidates(ctx)
+			if err != nil {
+				return Hit{}, fmt.Errorf("asking %s for switchover candidates: %w", env.Cluster.Ref(), err)
+			}
+			var ok []operators.Instance
+			for _, r := range reps {
+				if slices.Contains(names, r.Name) {
+					ok = append(ok, r)
+				}
+			}
+			if len(ok) == 0 {
+				return Hit{}, fmt.Errorf("%s has no replica the operator would promote (candidates %v)", env.Cluster.Ref(), names)
+			}
+			reps = ok
 		}
 		r, err := pickReplica(env, reps)
 		return Hit{Instances: []operators.Instance{r}}, err

@@ -182,6 +182,14 @@ type Switchover interface {
 	Switchover(ctx context.Context, instance string) error
 }
 
+// SwitchoverCandidates is a Switchover whose operator accepts only some
+// replicas as the new primary (Patroni in synchronous mode: only a
+// synchronous standby).
+type SwitchoverCandidates interface {
+	// SwitchoverCandidates names the instances a switchover may promote now.
+	SwitchoverCandidates(ctx context.Context) ([]string, error)
+}
+
 // Primary returns the one instance the operator reports as primary.
 func Primary(ctx context.Context, c Cluster) (Instance, error) {
 	ins, err := c.Instances(ctx)

@@ -48,9 +48,10 @@ type Operator struct {
 }
 
 var (
-	_ operators.Operator   = (*Operator)(nil)
-	_ operators.Cluster    = (*Cluster)(nil)
-	_ operators.Switchover = (*Cluster)(nil)
+	_ operators.Operator             = (*Operator)(nil)
+	_ operators.Cluster              = (*Cluster)(nil)
+	_ operators.Switchover           = (*Cluster)(nil)
+	_ operators.SwitchoverCandidates = (*Cluster)(nil)
 )
 
 // New returns the adapter's Operator. opts.Manifest, when set, is a
@@ -346,4 +347,41 @@ func (c *Cluster) Switchover(ctx context.Context, instance string) error {
 		return fmt.Errorf("switchover of %s to %s: patroni answered HTTP %d: %s", c.ref, instance, code, strings.TrimSpace(string(body)))
 	}
 	return nil
+}
+
+// SwitchoverCandidates are the members Patroni accepts for a switchover:
+// in synchronous mode only a synchronous standby (else HTTP 412), otherwise
+// every running replica.
+func (c *Cluster) SwitchoverCandidates(ctx context.Context) ([]string, error) {
+	ins, err := c.Instances(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := operators.PrimaryOf(ins, c.ref)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := c.Members(ctx, p.Pod)
+	if err != nil {
+		return nil, err
+	}
+	return candidates(ms), nil
+}
+
+// candidates picks the synchronous standbys when there are any, else the
+// replicas.
+func candidates(ms []PatroniMember) []string {
+	var sync, reps []string
+	for _, m := range ms {
+		switch m.Role {
+		case "sync_standby":
+			sync = append(sync, m.Name)
+		case "replica":
+			reps = append(reps, m.Name)
+		}
+	}
+	if len(sync) > 0 {
+		return sync
+	}
+	return reps
 }

@@ -108,3 +108,17 @@ func TestGenericConfigValid(t *testing.T) {
 		t.Errorf("config %+v", cfg)
 	}
 }
+
+func TestCandidates(t *testing.T) {
+	async := []PatroniMember{{Name: "a-0", Role: "leader"}, {Name: "a-1", Role: "replica"}, {Name: "a-2", Role: "replica"}}
+	if got := candidates(async); strings.Join(got, ",") != "a-1,a-2" {
+		t.Errorf("async: %v", got)
+	}
+	sync := []PatroniMember{{Name: "s-0", Role: "replica"}, {Name: "s-1", Role: "leader"}, {Name: "s-2", Role: "sync_standby"}}
+	if got := candidates(sync); strings.Join(got, ",") != "s-2" {
+		t.Errorf("sync: %v", got)
+	}
+	if got := candidates([]PatroniMember{{Name: "x", Role: "leader"}}); len(got) != 0 {
+		t.Errorf("no replica: %v", got)
+	}
+}
