@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 25m
 # report.png and compare.png, the HTML they show): CI keeps it as artifacts.
 ARTIFACTS   ?= results/ci-artifacts
 
-.PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg storage-cnpg
+.PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg storage-cnpg compare
 
 all: build
 
@@ -73,6 +73,13 @@ bench: deps build
 run: deps build
 	bash ci/host-prep.sh
 	$(BIN)/pgchaos run --operator cnpg --out $(or $(OUT),results/run)
+
+# Operators compared: the default scenarios, asynchronous and synchronous, on
+# every adapter of the registry in turn (one at a time on the local kind
+# cluster), then results/compare/compare.html side by side.
+compare: deps build
+	bash ci/host-prep.sh
+	bash scripts/compare.sh $(or $(OUT),results/compare)
 
 # The harness proving its detectors on real PostgreSQL servers on loopback.
 selftest: deps build
