@@ -1,6 +1,7 @@
 package operators
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +47,20 @@ func TestExposedNameFitsDNS(t *testing.T) {
 	n := exposedName("a-very-long-cluster-name-that-goes-on-and-on-and-on-and-on-rw-x")
 	if len(n) > 63 || n[len(n)-1] == '-' {
 		t.Fatalf("%q", n)
+	}
+}
+
+func TestCheckRelease(t *testing.T) {
+	known := []string{"1.27.1", "1.25.1"}
+	for _, v := range []string{"1.27.1", "1.25.1", "1.26.0", "1.30.12"} {
+		if err := CheckRelease("X", v, known); err != nil {
+			t.Errorf("%s refused: %v", v, err)
+		}
+	}
+	for _, v := range []string{"", "v1.27.1", "2.0.0", "1.27", "1.x.0", "1.27.1-rc1", "latest"} {
+		err := CheckRelease("X", v, known)
+		if err == nil || !strings.Contains(err.Error(), "X version") || !strings.Contains(err.Error(), "1.27.1, 1.25.1") {
+			t.Errorf("%q: %v", v, err)
+		}
 	}
 }

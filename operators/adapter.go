@@ -2,6 +2,10 @@ package operators
 
 import (
 	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pgchaos/pgchaos/operators/kube"
@@ -103,4 +107,23 @@ func (o Options) WithDefaults(defaultVersion string) Options {
 		o.ReadyTimeout = 5 * time.Minute
 	}
 	return o
+}
+
+// CheckRelease is the usual CheckVersion: a listed version, or a release
+// number 1.N.M (whether its module is served is found when the images are
+// built). title names the operator in the error.
+func CheckRelease(title, version string, known []string) error {
+	if slices.Contains(known, version) {
+		return nil
+	}
+	parts := strings.Split(version, ".")
+	if len(parts) != 3 || parts[0] != "1" {
+		return fmt.Errorf("%s version %q: want a release such as %s (known to build here: %s)", title, version, known[0], strings.Join(known, ", "))
+	}
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil {
+			return fmt.Errorf("%s version %q: want a release such as %s (known to build here: %s)", title, version, known[0], strings.Join(known, ", "))
+		}
+	}
+	return nil
 }

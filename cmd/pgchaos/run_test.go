@@ -38,7 +38,8 @@ func TestChooseFaultsAndModes(t *testing.T) {
 func TestRunBadInput(t *testing.T) {
 	for _, args := range [][]string{
 		{"run", "--out", "x"},
-		{"run", "--operator", "zalando", "--out", "x"},
+		{"run", "--operator", "no-such-operator", "--out", "x"},
+		{"run", "--operator", "zalando", "--operator-version", "2.0", "--out", "x"},
 		{"run", "--operator", "cnpg"},
 		{"run", "--operator", "cnpg", "--out", "x", "--scenario", "nope"},
 		{"run", "--operator", "cnpg", "--out", "x", "--replication", "semi"},

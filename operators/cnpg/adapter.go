@@ -2,9 +2,6 @@ package cnpg
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/imagebuild"
@@ -35,14 +32,7 @@ func (Adapter) VersionKey() string { return "cloudnative-pg" }
 // CheckVersion accepts a release number of the form 1.N.M; whether its
 // module is served is found when the images are built.
 func (a Adapter) CheckVersion(v string) error {
-	if slices.Contains(a.Versions(), v) {
-		return nil
-	}
-	parts := strings.Split(v, ".")
-	if len(parts) != 3 || parts[0] != "1" || strings.HasPrefix(v, "v") {
-		return fmt.Errorf("CloudNativePG version %q: want a release such as %s (known to build here: %s)", v, DefaultVersion, strings.Join(a.Versions(), ", "))
-	}
-	return nil
+	return operators.CheckRelease("CloudNativePG", v, a.Versions())
 }
 
 // Available checks the tools BuildImages runs.

@@ -10,7 +10,6 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/generic"
 	"github.com/pgchaos/pgchaos/operators/kube"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -160,22 +159,7 @@ func GenericConfig(ref operators.Ref) generic.Config {
 
 // Delete deletes the Cluster and waits until its instance pods are gone.
 func (o *Operator) Delete(ctx context.Context, ref operators.Ref) error {
-	ri, err := o.opts.Kube.Resource(ClusterGVK, ref.Namespace)
-	if err != nil {
-		return fmt.Errorf("deleting cluster %s: %w", ref, err)
-	}
-	err = ri.Delete(ctx, ref.Name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting cluster %s: %w", ref, err)
-	}
-	c := o.open(ref)
-	return kube.Poll(ctx, time.Second, "pods of "+ref.String()+" gone", func(ctx context.Context) (bool, string, error) {
-		ins, err := c.Instances(ctx)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return len(ins) == 0, fmt.Sprintf("%d instance pods left", len(ins)), nil
-	})
+	return o.open(ref).DeleteResource(ctx, ClusterGVK)
 }
 
 // Cluster is a CloudNativePG cluster: the generic label-based view plus the

@@ -4,8 +4,8 @@ import (
 	"fmt"
 
 	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/operators/generic"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -43,11 +43,9 @@ func ClusterObject(spec operators.ClusterSpec) (*unstructured.Unstructured, erro
 			"method": "any", "number": int64(1), "dataDurability": "required",
 		}}
 	}
-	if len(spec.Resources.Requests) > 0 || len(spec.Resources.Limits) > 0 {
-		r, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec.Resources)
-		if err != nil {
-			return nil, fmt.Errorf("cluster %s: resources: %w", spec.Ref, err)
-		}
+	if r, err := generic.Resources(spec.Resources); err != nil {
+		return nil, fmt.Errorf("cluster %s: resources: %w", spec.Ref, err)
+	} else if r != nil {
 		s["resources"] = r
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": s}}

@@ -10,8 +10,11 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
 // Secret locates credentials in a Secret. Empty keys default to
@@ -247,4 +250,34 @@ func (c *Cluster) ready(ctx context.Context) (bool, string, error) {
 		}
 	}
 	return false, "service " + c.cfg.ReadWriteService + " does not route to " + p.Pod + " yet", nil
+}
+
+// DeleteResource deletes the operator's resource of a cluster (gvk, named
+// like the cluster) and waits until the cluster's instance pods are gone.
+func (c *Cluster) DeleteResource(ctx context.Context, gvk schema.GroupVersionKind) error {
+	ref := c.cfg.Ref
+	ri, err := c.kc.Resource(gvk, ref.Namespace)
+	if err != nil {
+		return fmt.Errorf("deleting cluster %s: %w", ref, err)
+	}
+	err = ri.Delete(ctx, ref.Name, metav1.DeleteOptions{})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting cluster %s: %w", ref, err)
+	}
+	return kube.Poll(ctx, time.Second, "pods of "+ref.String()+" gone", func(ctx context.Context) (bool, string, error) {
+		ins, err := c.Instances(ctx)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return len(ins) == 0, fmt.Sprintf("%d instance pods left", len(ins)), nil
+	})
+}
+
+// Resources converts container resources for an operator's resource
+// (nil when none are set).
+func Resources(r corev1.ResourceRequirements) (map[string]any, error) {
+	if len(r.Requests) == 0 && len(r.Limits) == 0 {
+		return nil, nil
+	}
+	return runtime.DefaultUnstructuredConverter.ToUnstructured(&r)
 }

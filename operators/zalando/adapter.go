@@ -2,9 +2,6 @@ package zalando
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/imagebuild"
@@ -33,14 +30,7 @@ func (Adapter) VersionKey() string { return "postgres-operator" }
 
 // CheckVersion accepts a release number 1.N.M.
 func (a Adapter) CheckVersion(v string) error {
-	if slices.Contains(a.Versions(), v) {
-		return nil
-	}
-	parts := strings.Split(v, ".")
-	if len(parts) != 3 || parts[0] != "1" {
-		return fmt.Errorf("postgres-operator version %q: want a release such as %s (known to build here: %s)", v, DefaultVersion, strings.Join(a.Versions(), ", "))
-	}
-	return nil
+	return operators.CheckRelease("postgres-operator", v, a.Versions())
 }
 
 // Available checks the tools BuildImages runs.

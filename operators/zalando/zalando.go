@@ -10,10 +10,8 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/generic"
 	"github.com/pgchaos/pgchaos/operators/kube"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
 
@@ -122,11 +120,9 @@ func ClusterObject(spec operators.ClusterSpec) (*unstructured.Unstructured, erro
 	if spec.Image != "" {
 		s["dockerImage"] = spec.Image
 	}
-	if len(spec.Resources.Requests) > 0 || len(spec.Resources.Limits) > 0 {
-		r, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&spec.Resources)
-		if err != nil {
-			return nil, fmt.Errorf("cluster %s: resources: %w", spec.Ref, err)
-		}
+	if r, err := generic.Resources(spec.Resources); err != nil {
+		return nil, fmt.Errorf("cluster %s: resources: %w", spec.Ref, err)
+	} else if r != nil {
 		s["resources"] = r
 	}
 	u := &unstructured.Unstructured{Object: map[string]any{"spec": s}}
@@ -188,22 +184,7 @@ func GenericConfig(ref operators.Ref) generic.Config {
 
 // Delete deletes the postgresql object and waits until its pods are gone.
 func (o *Operator) Delete(ctx context.Context, ref operators.Ref) error {
-	ri, err := o.opts.Kube.Resource(ClusterGVK, ref.Namespace)
-	if err != nil {
-		return fmt.Errorf("deleting cluster %s: %w", ref, err)
-	}
-	err = ri.Delete(ctx, ref.Name, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("deleting cluster %s: %w", ref, err)
-	}
-	c := o.open(ref)
-	return kube.Poll(ctx, time.Second, "pods of "+ref.String()+" gone", func(ctx context.Context) (bool, string, error) {
-		ins, err := c.Instances(ctx)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		return len(ins) == 0, fmt.Sprintf("%d instance pods left", len(ins)), nil
-	})
+	return o.open(ref).DeleteResource(ctx, ClusterGVK)
 }
 
 // Cluster is a cluster of the operator: the generic label-based view plus
