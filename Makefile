@@ -13,7 +13,7 @@ TEST_TIMEOUT ?= 25m
 # report.png and compare.png, the HTML they show): CI keeps it as artifacts.
 ARTIFACTS   ?= results/ci-artifacts
 
-.PHONY: all build deps test test-local test-kind test-chaosmesh test-cnpg unit lint bench run selftest clean e2e-cnpg smoke-cnpg storage-cnpg compare
+.PHONY: all build deps test test-local test-kind test-chaosmesh test-e2e unit lint bench run selftest clean e2e smoke storage compare
 
 all: build
 
@@ -27,8 +27,8 @@ deps:
 # Every test: the Go tests (unit, real PostgreSQL servers, the self-test
 # scenarios, the report in Chromium), then the kind cluster verification,
 # then Chaos Mesh's objects against a real API server, then the
-# CloudNativePG end-to-end smoke.
-test: test-local test-kind test-chaosmesh test-cnpg
+# end-to-end smoke of every operator.
+test: test-local test-kind test-chaosmesh test-e2e
 
 # The Go tests only (no Docker, no Kubernetes): a couple of minutes.
 test-local: deps
@@ -48,8 +48,9 @@ test-kind:
 test-chaosmesh:
 	PGCHAOS_CHAOSMESH_BUILD=1 $(GO) test -count=1 -timeout 30m -run TestAPIServer -v ./faults/chaosmesh/
 
-# CloudNativePG, 3 instances, synchronous, primary pod deleted under load.
-test-cnpg: smoke-cnpg
+# Every operator of the registry, 3 instances, synchronous, primary pod
+# deleted under load; pgchaos's own cleanup; slow and full storage.
+test-e2e: smoke
 
 # Unit tests only (no servers).
 unit:
@@ -72,7 +73,7 @@ bench: deps build
 # in results/run.
 run: deps build
 	bash ci/host-prep.sh
-	$(BIN)/pgchaos run --operator cnpg --out $(or $(OUT),results/run)
+	$(BIN)/pgchaos run --operator $(or $(OPERATOR),cnpg) --out $(or $(OUT),results/run)
 
 # Operators compared: the default scenarios, asynchronous and synchronous, on
 # every adapter of the registry in turn (one at a time on the local kind
@@ -85,20 +86,25 @@ compare: deps build
 selftest: deps build
 	$(BIN)/pgchaos selftest --out $(or $(OUT),results/selftest)
 
-# The CloudNativePG suite on the local kind cluster (PGCHAOS_KIND_NAME, default
+# The end-to-end suite on the local kind cluster (PGCHAOS_KIND_NAME, default
 # pgchaos; create it with bin/pgchaos cluster create). See suites/env.go.
+# OPERATOR=zalando selects one operator's specs; LABELS='...' any Ginkgo
+# label filter (operator:cnpg && replication:sync && fault:pod-kill).
 # Findings about the operator fail specs here (PGCHAOS_GATE_FINDINGS=0 to
 # only record them, as make test does).
-e2e-cnpg: build
-	PGCHAOS_E2E=1 PGCHAOS_GATE_FINDINGS=$${PGCHAOS_GATE_FINDINGS:-1} $(GO) test -count=1 -timeout 120m ./suites/cnpg/ -args -ginkgo.v
+e2e: build
+	PGCHAOS_E2E=1 PGCHAOS_GATE_FINDINGS=$${PGCHAOS_GATE_FINDINGS:-1} $(GO) test -count=1 -timeout 240m ./suites/e2e/ \
+		-args -ginkgo.v "-ginkgo.label-filter=$(or $(LABELS),$(if $(OPERATOR),operator:$(OPERATOR),))"
 
-# Slow and full storage against CloudNativePG on its own kind cluster (issue 5).
-storage-cnpg:
-	bash ci/cnpg-storage.sh
+# Slow and full storage against an operator (PGCHAOS_OPERATOR, default cnpg)
+# on its own kind cluster (issue 5).
+storage:
+	bash ci/storage.sh
 
-# The CI smoke: one synchronous primary-pod-kill spec on a kind cluster.
-smoke-cnpg:
-	bash ci/cnpg-smoke.sh
+# The CI smoke: each operator's synchronous primary-pod-kill spec, the
+# leftovers specs and the storage proof on a kind cluster.
+smoke:
+	bash ci/e2e-smoke.sh
 
 clean:
 	rm -rf $(BIN) results

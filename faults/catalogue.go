@@ -17,14 +17,12 @@ var (
 		summary: "the primary's pod vanishes: failover, or restart in place"}
 	// ReplicaPodDelete deletes a replica's pod with grace period 0.
 	ReplicaPodDelete Fault = fault{name: "replica-pod-delete", target: AnyReplica, mech: podDelete{grace: 0},
-		spares:  true,
 		summary: "a replica's pod vanishes: writes must go on"}
 	// PrimaryPostmasterKill SIGKILLs the primary's postmaster from inside its container.
 	PrimaryPostmasterKill Fault = fault{name: "primary-postmaster-kill", target: Primary, mech: postmasterKill{},
 		summary: "PostgreSQL crashes, the pod stays"}
 	// ReplicaPostmasterKill SIGKILLs a replica's postmaster.
 	ReplicaPostmasterKill Fault = fault{name: "replica-postmaster-kill", target: AnyReplica, mech: postmasterKill{},
-		spares:  true,
 		summary: "a replica's PostgreSQL crashes: no failover expected"}
 	// PlannedSwitchover promotes a replica through the operator's switchover.
 	PlannedSwitchover Fault = fault{name: "planned-switchover", target: SwitchoverCandidate, mech: switchover{},
@@ -36,7 +34,6 @@ var (
 	// ReplicaPodRestart deletes a replica's pod gracefully: the same instance
 	// comes back with a new IP and must rejoin without a failover.
 	ReplicaPodRestart Fault = fault{name: "replica-pod-restart", target: AnyReplica, mech: podDelete{grace: -1},
-		spares:  true,
 		summary: "a replica restarted in place (same identity, new IP): no spurious failover"}
 
 	// PrimaryFreeze SIGSTOPs every PostgreSQL process of the primary.
@@ -46,22 +43,19 @@ var (
 	// PrimaryIsolateFromReplicas cuts the primary from the other instances;
 	// clients still reach it.
 	PrimaryIsolateFromReplicas Fault = fault{name: "primary-isolate-from-replicas", target: Primary, mech: partition{shape: cutPeers},
-		keepsPrimary: true,
-		hold:         longHold,
-		summary:      "the primary loses its replicas but not its clients"}
+		hold:    longHold,
+		summary: "the primary loses its replicas but not its clients"}
 	// PrimaryIsolate cuts the primary from everything, the Kubernetes API included.
 	PrimaryIsolate Fault = fault{name: "primary-isolate", target: Primary, mech: partition{shape: cutAll},
 		hold:    longHold,
 		summary: "the primary is cut from everything, the API included: it must fence itself"}
 	// ReplicaIsolate cuts a replica from everything.
 	ReplicaIsolate Fault = fault{name: "replica-isolate", target: AnyReplica, mech: partition{shape: cutAll},
-		spares:  true,
 		summary: "a replica is cut off: writes must go on"}
 	// PrimaryClientsCut cuts the clients from the primary (its replicas still stream).
 	PrimaryClientsCut Fault = fault{name: "primary-clients-cut", target: Primary, mech: partition{shape: cutClients},
-		keepsPrimary: true,
-		hold:         longHold,
-		summary:      "clients lose the primary while it still replicates"}
+		hold:    longHold,
+		summary: "clients lose the primary while it still replicates"}
 
 	// PrimaryNodeIsolate cuts the primary's kind node from the cluster network.
 	PrimaryNodeIsolate Fault = fault{name: "primary-node-isolate", target: PrimaryNode, mech: nodeIsolate{},
@@ -83,7 +77,7 @@ var (
 	// OperatorOutage scales the operator to zero for the hold, nothing else:
 	// the databases must not notice.
 	OperatorOutage Fault = fault{name: "operator-outage", target: Operator, mech: operatorOutage{},
-		spares: true, hold: 30 * time.Second,
+		hold:    30 * time.Second,
 		summary: "the operator is down for 30 s: the databases must carry on"}
 	// AnyInstancePodDelete deletes the pod of any instance, primary included.
 	AnyInstancePodDelete Fault = fault{name: "any-instance-pod-delete", target: AnyInstance, mech: podDelete{grace: 0},
@@ -97,19 +91,16 @@ var (
 
 	// SyncStandbyPodDelete deletes a synchronous standby's pod under load.
 	SyncStandbyPodDelete Fault = fault{name: "sync-standby-pod-delete", target: SyncStandby, mech: podDelete{grace: 0},
-		spares:  true,
 		summary: "a synchronous standby vanishes: how long does the primary stall?"}
 	// SyncStandbyIsolate cuts a synchronous standby off.
 	SyncStandbyIsolate Fault = fault{name: "sync-standby-isolate", target: SyncStandby, mech: partition{shape: cutAll},
-		spares:  true,
 		summary: "a synchronous standby is cut off: how long does the primary stall?"}
 	// PrimaryAndReplicaPodDelete deletes the primary's and a replica's pods at once.
 	PrimaryAndReplicaPodDelete Fault = fault{name: "primary-and-replica-pod-delete", target: PrimaryAndReplica, mech: podDelete{grace: 0},
 		summary: "correlated loss: two of three instances at once"}
 	// ReplicasIsolate cuts every replica off at once.
 	ReplicasIsolate Fault = fault{name: "replicas-isolate", target: AllReplicas, mech: partition{shape: cutAll},
-		keepsPrimary: true,
-		summary:      "correlated loss: every replica cut off (synchronous commits must stall, not lie)"}
+		summary: "correlated loss: every replica cut off (synchronous commits must stall, not lie)"}
 	// PrimaryAndReplicaNodeStop stops the kind nodes of the primary and of a replica at once.
 	PrimaryAndReplicaNodeStop Fault = fault{name: "primary-and-replica-node-stop", target: PrimaryAndReplicaNodes, mech: nodeAction{action: "node-stop"},
 		hold:    longHold,
@@ -117,14 +108,12 @@ var (
 
 	// PrimaryWALSlow adds 50 ms to every fsync of the primary's WAL.
 	PrimaryWALSlow Fault = fault{name: "primary-wal-slow", target: Primary,
-		mech:         storageFault{area: walArea, spec: iofs.Spec{FsyncDelay: walFsyncDelay}},
-		keepsPrimary: true,
-		summary:      "the primary's WAL volume gets slow (+50 ms per fsync): commits slow down, no failover storm"}
+		mech:    storageFault{area: walArea, spec: iofs.Spec{FsyncDelay: walFsyncDelay}},
+		summary: "the primary's WAL volume gets slow (+50 ms per fsync): commits slow down, no failover storm"}
 	// PrimaryDataSlow slows the writes and fsyncs of the primary's table files.
 	PrimaryDataSlow Fault = fault{name: "primary-data-slow", target: Primary,
-		mech:         storageFault{area: dataArea, spec: iofs.Spec{WriteDelay: dataWriteDelay, FsyncDelay: dataFsyncDelay}, checkpoint: true},
-		keepsPrimary: true,
-		summary:      "the primary's table files get slow (+10 ms per write, +100 ms per fsync) while it checkpoints: the checkpoint drags, no failover"}
+		mech:    storageFault{area: dataArea, spec: iofs.Spec{WriteDelay: dataWriteDelay, FsyncDelay: dataFsyncDelay}, checkpoint: true},
+		summary: "the primary's table files get slow (+10 ms per write, +100 ms per fsync) while it checkpoints: the checkpoint drags, no failover"}
 	// PrimaryWALFull makes the primary's WAL directory fail with ENOSPC.
 	PrimaryWALFull Fault = fault{name: "primary-wal-full", target: Primary,
 		mech:    storageFault{area: walArea, spec: iofs.Spec{ENOSPC: true}},

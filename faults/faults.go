@@ -10,7 +10,6 @@ import (
 
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/faults/chaosmesh"
-	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 )
@@ -197,48 +196,10 @@ type fault struct {
 	summary string
 	target  Targeting
 	mech    mechanism
-	// spares: the fault spares the primary's role, so its expectations
-	// include no failover and a bounded stall of writes (spareStall).
-	spares bool
-	// keepsPrimary: the operator can still reach the primary, so no
-	// failover is expected, but writes may stall for the whole fault.
-	keepsPrimary bool
 	// hold, when set, is how long the fault should stay applied unless the
 	// user says otherwise: long enough for the operator to react (a node
 	// is declared lost only after tens of seconds).
 	hold time.Duration
-}
-
-// spareStall bounds the stall of writes a fault that spares the primary may
-// cause (a replica lost under quorum commit must not stop writes).
-const spareStall = 5 * time.Second
-
-// Expecter is a Fault with expectations of its own.
-type Expecter interface {
-	// Expect returns the fault's expectations of a cluster with the given
-	// replication mode.
-	Expect(synchronous bool) history.Expect
-}
-
-// ExpectOf returns a fault's expectations (healing only, when it states none).
-func ExpectOf(f Fault, synchronous bool) history.Expect {
-	if e, ok := f.(Expecter); ok {
-		return e.Expect(synchronous)
-	}
-	return history.Expect{Heal: true}
-}
-
-// Expect: every fault expects the cluster to heal; those that spare the
-// primary expect no failover and at most a short stall of writes.
-func (f fault) Expect(synchronous bool) history.Expect {
-	x := history.Expect{Heal: true}
-	if f.spares {
-		x.NoFailover, x.MaxWindow = true, spareStall
-	}
-	if f.keepsPrimary {
-		x.NoFailover = true
-	}
-	return x
 }
 
 var _ Fault = fault{}

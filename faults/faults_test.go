@@ -117,7 +117,9 @@ type candidateCluster struct {
 	names []string
 }
 
-func (c candidateCluster) SwitchoverCandidates(context.Context) ([]string, error) { return c.names, nil }
+func (c candidateCluster) SwitchoverCandidates(context.Context) ([]string, error) {
+	return c.names, nil
+}
 
 // TestSwitchoverCandidate: the planned switchover's target is any replica
 // of a cluster that states no preference, and only an accepted one when it

@@ -16,6 +16,8 @@ const (
 	FaultsFile  = "faults.jsonl"
 	FinalFile   = "final.json"
 	VerdictFile = "verdict.json"
+	// PlacementFile records where the fault struck (Placement).
+	PlacementFile = "placement.json"
 )
 
 // LedgerFormat and LedgerVersion identify the ledger's format (FORMAT.md).

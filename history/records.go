@@ -2,7 +2,9 @@ package history
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -180,4 +182,27 @@ func writeJSONAtomic(path string, v any) error {
 		return fmt.Errorf("renaming %s: %w", tmp, err)
 	}
 	return nil
+}
+
+// WritePlacement writes DIR/placement.json atomically.
+func WritePlacement(dir string, p Placement) error {
+	return writeJSONAtomic(filepath.Join(dir, PlacementFile), p)
+}
+
+// ReadPlacement reads DIR/placement.json; nil without error when the trial
+// has none (recorded before placements were, or not by a faulted trial).
+func ReadPlacement(dir string) (*Placement, error) {
+	path := filepath.Join(dir, PlacementFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	var p Placement
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return &p, nil
 }

@@ -351,3 +351,73 @@ func (t *Trial) NodeName(n NodeID) string {
 	}
 	return nd.Instance + " (" + nd.Server + ")"
 }
+
+// Placement is where a fault struck relative to what runs the cluster: a
+// fault on the primary's node also takes out an operator whose pod shares
+// that node (and an operator that drives failover itself cannot act until
+// its pod is evicted), or the clients' path into the cluster.
+type Placement struct {
+	// Policy is what the run asked for: "apart" (the operator kept off the
+	// nodes a node fault hits), "together" (put on the primary's node on
+	// purpose) or "as-scheduled" (left where it runs).
+	Policy string `json:"policy"`
+	// HitNodes are the nodes the fault acted on (node faults), else the
+	// nodes of the instances it hit.
+	HitNodes []string `json:"hit_nodes,omitempty"`
+	// NodeFault: the fault acts on whole nodes (what runs there is hit too).
+	NodeFault bool `json:"node_fault"`
+	// Operator lists the operator's pods as pod@node.
+	Operator []string `json:"operator,omitempty"`
+	// OperatorHit: an operator pod ran on a node the node fault hit.
+	OperatorHit bool `json:"operator_hit"`
+	// Primary is the primary's instance at injection, as name@node.
+	Primary string `json:"primary,omitempty"`
+	// ClientsNode is the node whose address the workload connects through.
+	ClientsNode string `json:"clients_node,omitempty"`
+	// ClientsHit: the node fault hit the clients' path.
+	ClientsHit bool `json:"clients_hit"`
+	// Moved says what pgchaos did to honour Policy before the trial ("").
+	Moved string `json:"moved,omitempty"`
+	// Note says where the record falls short (the operator's pods could
+	// not be listed, the move did not take).
+	Note string `json:"note,omitempty"`
+}
+
+// Summary is the placement in one line, for reports.
+func (p Placement) Summary() string {
+	var b strings.Builder
+	b.WriteString("hit " + orDash(strings.Join(p.HitNodes, "+")))
+	if p.NodeFault {
+		b.WriteString(" (node fault)")
+	}
+	b.WriteString("; primary " + orDash(p.Primary))
+	b.WriteString("; operator " + orDash(strings.Join(p.Operator, ", ")))
+	if p.NodeFault {
+		if p.OperatorHit {
+			b.WriteString(" — hit too")
+		} else {
+			b.WriteString(" — spared")
+		}
+	}
+	if p.ClientsNode != "" {
+		b.WriteString("; clients via " + p.ClientsNode)
+		if p.ClientsHit {
+			b.WriteString(" — hit too")
+		}
+	}
+	b.WriteString("; policy " + p.Policy)
+	if p.Moved != "" {
+		b.WriteString(" (" + p.Moved + ")")
+	}
+	if p.Note != "" {
+		b.WriteString("; " + p.Note)
+	}
+	return b.String()
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 )
@@ -126,4 +127,25 @@ func CheckRelease(title, version string, known []string) error {
 		}
 	}
 	return nil
+}
+
+// ExpectOverride is a known, accepted difference between one operator and
+// the expectations table (faults.Expectations): an operator with no
+// synchronous mode has no "zero loss" line to meet, one that moves its
+// primary before a drain may be held to "no failover". Each override is
+// documented by its Reason, recorded with the trial (results.json) and
+// shown in the report next to the table's line.
+type ExpectOverride struct {
+	// Fault names the fault; Mode is "async", "sync" or "" (both).
+	Fault, Mode string
+	// Adjust returns what this operator is held to instead.
+	Adjust func(history.Expect) history.Expect
+	// Reason says why, with the evidence (a measurement, the operator's
+	// documentation or source).
+	Reason string
+}
+
+// ExpectOverrider is an Adapter with overrides of the expectations table.
+type ExpectOverrider interface {
+	ExpectOverrides() []ExpectOverride
 }

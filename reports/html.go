@@ -266,6 +266,12 @@ func resultMeta(rs *Results, r Result) [][2]string {
 	if s := rs.Software; s != nil && s.Kubernetes != "" {
 		out = append(out, [2]string{"Kubernetes", s.Kubernetes})
 	}
+	if r.Expectation != "" {
+		out = append(out, [2]string{"expected of this fault", r.Expectation})
+	}
+	if r.Placement != nil {
+		out = append(out, [2]string{"placement", r.Placement.Summary()})
+	}
 	return out
 }
 

@@ -25,6 +25,12 @@ type Result struct {
 	Target      string            `json:"target,omitempty"`
 	Elapsed     time.Duration     `json:"elapsed_ns"`
 	Checks      []history.Verdict `json:"checks"`
+	// Expectation is what the expectations checker held the trial to:
+	// the table's line and the operator's override, in words.
+	Expectation string `json:"expectation,omitempty"`
+	// Placement is where the fault struck (the operator's and the
+	// clients' nodes relative to it).
+	Placement *history.Placement `json:"placement,omitempty"`
 }
 
 // Status is the trial's overall status.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -69,6 +70,12 @@ type Plan struct {
 	// run id, the node agent, the kind host, the operator's Deployment);
 	// RunFaulted fills in Kube, Cluster, Rand and Hold.
 	Env faults.Env
+	// Placement is the operator placement policy for node faults
+	// (PlacementApart when empty; see Placements).
+	Placement string
+	// ClientsHost is the address the workload connects to (a node's, for
+	// NodePort access): recorded as the clients' path in placement.json.
+	ClientsHost string
 	// Progress receives one line per step; nil discards them.
 	Progress func(string)
 }
@@ -83,6 +90,8 @@ type Outcome struct {
 	// WatchFrom and WatchUntil bound the wait for replication to recover
 	// after the cool-down, on the trial's clock (equal when it did not wait).
 	WatchFrom, WatchUntil time.Duration
+	// Placement is where the fault struck (DIR/placement.json).
+	Placement history.Placement
 }
 
 // RunFaulted runs a faulted trial and writes the trial directory, including
@@ -103,6 +112,40 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	env.Rand = rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))
 	if err := p.Fault.Available(ctx, env); err != nil {
 		return out, fmt.Errorf("fault %s is not available here: %w", p.Fault.Name(), err)
+	}
+	policy := p.Placement
+	if policy == "" {
+		policy = PlacementApart
+	}
+	if err := CheckPlacement(policy); err != nil {
+		return out, err
+	}
+	moved, predicted := "", []string(nil)
+	if p.Kube != nil && env.Operator.Name != "" && policy != PlacementAsScheduled {
+		// The fault's target, predicted with the trial's own random source
+		// (the same choice when the cluster does not change meanwhile).
+		penv := env
+		penv.Rand = rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))
+		if h, terr := p.Fault.Target(ctx, penv); terr == nil {
+			if nodes, nodeFault := hitNodes(h); nodeFault {
+				predicted = nodes
+				m, restore, perr := placeOperator(ctx, p.Kube, env.Operator, policy, nodes, say)
+				defer func() {
+					rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 4*time.Minute)
+					defer cancel()
+					if rerr := restore(rctx); rerr != nil {
+						say("restoring the operator's placement: " + rerr.Error())
+						if err == nil {
+							err = fmt.Errorf("restoring the operator's placement: %w", rerr)
+						}
+					}
+				}()
+				if perr != nil {
+					return out, fmt.Errorf("operator placement %s: %w", policy, perr)
+				}
+				moved = m
+			}
+		}
 	}
 	tr, err := Start(ctx, p.Spec)
 	if err != nil {
@@ -133,6 +176,15 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, fmt.Errorf("fault %s: %w", p.Fault.Name(), err)
 	}
 	out.Target = target
+	out.Placement = recordPlacement(ctx, p.Kube, p.Cluster, env.Operator, policy, target, p.ClientsHost, moved)
+	if nodes, _ := hitNodes(target); predicted != nil && !slices.Equal(nodes, predicted) {
+		out.Placement.Note = strings.TrimPrefix(out.Placement.Note+"; the fault hit "+strings.Join(nodes, "+")+
+			", not the predicted "+strings.Join(predicted, "+")+" the operator was placed for", "; ")
+	}
+	if err := history.WritePlacement(p.Spec.Out, out.Placement); err != nil {
+		return out, err
+	}
+	say("placement: " + out.Placement.Summary())
 	detail := p.Fault.Describe(target)
 	at, err := tr.Faults.Injected(p.Fault.Name(), target.Name(), detail)
 	if err != nil {

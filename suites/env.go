@@ -46,7 +46,7 @@ import (
 // phantom-writes unknown; the primary changing after the trial. They are
 // always recorded (a report entry each, DIR/findings.json next to
 // verdict.json) and fail the spec only with PGCHAOS_GATE_FINDINGS=1
-// (nightly and certification runs; `make e2e-cnpg` sets it).
+// (nightly and certification runs; `make e2e` sets it).
 type Env struct {
 	Enabled    bool
 	Kubeconfig string

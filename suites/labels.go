@@ -4,8 +4,6 @@ package suites
 // -ginkgo.label-filter=...`). Every spec carries an operator label, a fault
 // label, a replication label, and "disruptive" when it breaks something.
 const (
-	// LabelOperatorCNPG marks specs against CloudNativePG.
-	LabelOperatorCNPG = "operator:cnpg"
 	// LabelFaultPodKill marks specs that delete an instance's pod.
 	LabelFaultPodKill = "fault:pod-kill"
 	// LabelFaultProcessKill marks specs that SIGKILL PostgreSQL inside its container.
@@ -39,3 +37,7 @@ func FaultLabel(fault string) string {
 	}
 	return "fault:" + fault
 }
+
+// OperatorLabel marks specs against the adapter named name
+// (operators/registry): "operator:cnpg".
+func OperatorLabel(name string) string { return "operator:" + name }

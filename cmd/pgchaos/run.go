@@ -30,7 +30,7 @@ type runFlags struct {
 	operator, kubeconfig, kubeContext, kindName string
 	scenario, replication, namespace, name      string
 	out, version, operatorImage, pgImage        string
-	manifest, agentImage                        string
+	manifest, agentImage, placement             string
 	cacheDir, storageSize, storageClass         string
 	instances, clients, repeat                  int
 	rate                                        float64
@@ -86,6 +86,7 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.DurationVar(&f.check.ReplicationBudget, "replication-budget", f.check.ReplicationBudget, "replicas must stream again within this; after the cool-down a trial keeps watching until they do or this has elapsed since the latest fault or change of primary")
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "run from a pod of the target cluster: its service account, ClusterIP Services reached by DNS (no kind, no image build)")
 	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
+	fl.StringVar(&f.placement, "operator-placement", scenario.PlacementApart, "where the operator runs when a node fault strikes: apart (moved off the nodes the fault hits, so operators are compared on the same fault), together (put on the primary's node on purpose), as-scheduled")
 	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
 	return cmd
 }
@@ -129,6 +130,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	}
 	if f.name != "" && len(modes) > 1 {
 		return bad("--cluster names one cluster; it cannot serve both replication modes")
+	}
+	if err := scenario.CheckPlacement(f.placement); err != nil {
+		return bad("--operator-placement: %v", err)
 	}
 	if f.repeat < 1 || f.repeat > 1000 {
 		return bad("--repeat must be between 1 and 1000, got %d", f.repeat)
@@ -227,7 +231,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 			Ref: operators.Ref{Namespace: f.namespace, Name: name}, Instances: f.instances,
 			Synchronous: mode == "sync", StorageClass: f.storageClass, StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 		}
-		st, err := runMode(ctx, cmd, f, p, kc, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results, fenv)
+		st, err := runMode(ctx, cmd, f, p, kc, adapter, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results, fenv)
 		if err != nil {
 			return err
 		}
@@ -378,7 +382,7 @@ func writeResults(dir string, r *reports.Results) error {
 
 // runMode provisions the cluster of one replication mode, runs every chosen
 // fault f.repeat times on it, and deletes it unless --keep.
-func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter, kc *kube.Client, op operators.Operator,
+func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter, kc *kube.Client, adapter operators.Adapter, op operators.Operator,
 	spec operators.ClusterSpec, mode string, chosen []faults.Fault, runID string, single, skipInstall bool,
 	results *reports.Results, fenv faults.Env) (history.Status, error) {
 	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
@@ -427,9 +431,6 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 			if seed != 0 {
 				seed += int64(i - 1)
 			}
-			if err := prov.Cluster.WaitReady(ctx); err != nil {
-				return history.Undecided, bad("before trial %s: %v", dir, err)
-			}
 			t := time.Now()
 			plan := scenario.Plan{
 				Spec: scenario.Spec{
@@ -442,29 +443,24 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 				},
 				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: sched, Final: prov.Final,
 				RWService: prov.Exposure.ReadWriteService, Progress: p.line, Env: fenv,
+				Placement: f.placement, ClientsHost: prov.Exposure.ReadWrite.Host,
 			}
-			outc, err := scenario.RunFaulted(ctx, plan)
+			ex := scenario.ExpectationFor(adapter, fault, mode)
+			j, err := scenario.Execute(ctx, plan, f.check, ex)
 			if err != nil {
-				return history.Undecided, bad("%v (the trial so far is in %s)", err, dir)
+				return history.Undecided, bad("trial %s: %v", dir, err)
 			}
-			tr, err := history.Load(dir)
-			if err != nil {
-				return history.Undecided, bad("%v", err)
-			}
-			cfg := f.check
-			cfg.Expect = faults.ExpectOf(fault, mode == "sync")
-			rep, err := scenario.Judge(dir, tr, cfg)
-			if err != nil {
-				return history.Undecided, bad("%v", err)
-			}
+			rep, outc := j.Report, j.Outcome
 			printReport(cmd.OutOrStdout(), rep)
 			fmt.Fprintf(cmd.OutOrStdout(), "trial %s: fault %s on %s at %.1fs, cluster ready again at %.1fs; seed %d\n",
 				dir, fault.Name(), outc.Target.Name(), outc.Injected.Seconds(), outc.Ready.Seconds(), outc.Seed)
 			if err := writeRunInfo(f, mode, fault.Name(), dir, runID, outc); err != nil {
 				return history.Undecided, bad("%v", err)
 			}
+			pl := outc.Placement
 			results.Add(reports.Result{Scenario: fault.Name(), Operator: f.operator, Replication: mode, Dir: dir,
-				Seed: outc.Seed, Target: outc.Target.Name(), Elapsed: time.Since(t), Checks: rep.Checks})
+				Seed: outc.Seed, Target: outc.Target.Name(), Elapsed: time.Since(t), Checks: rep.Checks,
+				Expectation: ex.Text(), Placement: &pl})
 			if err := writeResults(f.out, results); err != nil { // after each trial: a crash keeps the rest
 				return history.Undecided, bad("%v", err)
 			}

@@ -1,4 +1,4 @@
-package cnpg_test
+package e2e_test
 
 import (
 	"context"
@@ -11,14 +11,14 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/pgchaos/pgchaos/faults"
-	"github.com/pgchaos/pgchaos/operators/cnpg"
+	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/suites"
 )
 
-func TestCNPG(t *testing.T) {
+func TestE2E(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "CloudNativePG")
+	RunSpecs(t, "pgchaos end to end")
 }
 
 // suite is what every spec shares, set up once.
@@ -67,8 +67,8 @@ func pgchaosBinary() string {
 	return b
 }
 
-// The suite's state lives in the closure of the specs; see cnpg_test.go.
-func setupSuite(ctx context.Context, s *suite) {
+// The suite's state lives in the closure of the specs; see operators_test.go.
+func setupSuite(ctx context.Context, s *suite, a operators.Adapter) {
 	var err error
 	s.env, err = suites.EnvFromOS(suites.Getenv)
 	Expect(err).NotTo(HaveOccurred())
@@ -79,9 +79,9 @@ func setupSuite(ctx context.Context, s *suite) {
 	_, _ = rand.Read(b)
 	s.runID = hex.EncodeToString(b)
 	By("preparing the target (run id " + s.runID + ", artifacts in " + s.env.Artifacts + ")")
-	s.target, err = s.env.Target(ctx, cnpg.Adapter{}, s.runID, func(l string) { GinkgoWriter.Println(l) })
+	s.target, err = s.env.Target(ctx, a, s.runID, func(l string) { GinkgoWriter.Println(l) })
 	Expect(err).NotTo(HaveOccurred())
-	By("installing CloudNativePG")
+	By("installing " + a.Title())
 	Expect(s.target.Operator.Install(ctx)).To(Succeed())
 	s.faults, _, err = scenario.PrepareFaults(ctx, s.faultOptions(nil))
 	Expect(err).NotTo(HaveOccurred())

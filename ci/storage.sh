@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# cnpg-storage.sh: slow and full storage against CloudNativePG on kind (issue 5).
+# storage.sh: slow and full storage against an operator ($PGCHAOS_OPERATOR,
+# default cnpg) on kind (issue 5).
 # Creates its own kind cluster (unless $PGCHAOS_KIND_NAME exists), runs
 # primary-wal-slow and primary-wal-full on a 3-instance synchronous cluster;
 # the run puts the volumes on the pgchaos-iofs storage class by itself.
@@ -12,11 +13,12 @@
 # PGCHAOS_GATE_FINDINGS=1 (see suites/env.go). The full-WAL trial is recorded,
 # not judged here: its unavailability depends on the kubelet's back-off (see
 # faults/iofs/NOTES.md).
-# Results go to $PGCHAOS_ARTIFACTS (default results/cnpg-storage).
+# Results go to $PGCHAOS_ARTIFACTS (default results/storage).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 name="${PGCHAOS_KIND_NAME:-pgchaos-storage}"
-out="${PGCHAOS_ARTIFACTS:-$PWD/results/cnpg-storage}"
+out="${PGCHAOS_ARTIFACTS:-$PWD/results/storage}"
+operator="${PGCHAOS_OPERATOR:-cnpg}"
 bash ci/host-prep.sh
 mkdir -p bin "$(dirname "$out")"
 rm -rf "$out"
@@ -26,7 +28,7 @@ if ! ./bin/pgchaos cluster status --name "$name" >/dev/null 2>&1; then
 	./bin/pgchaos cluster create --name "$name"
 	trap './bin/pgchaos cluster delete --name "$name"' EXIT
 fi
-./bin/pgchaos run --operator cnpg --replication sync --kind-name "$name" \
+./bin/pgchaos run --operator "$operator" --replication sync --kind-name "$name" \
 	--scenario primary-wal-slow,primary-wal-full --hold 15s --out "$out" || true
 ./bin/pgchaos latency --want-rise 50ms "$out/sync-primary-wal-slow"
 grep -Eq '"kind":"fault-effect","detail":"pgchaos-iofs on [^"]*: 0 writes and [1-9][0-9]* fsyncs delayed' "$out/sync-primary-wal-slow/faults.jsonl" ||

@@ -1,4 +1,4 @@
-package cnpg_test
+package e2e_test
 
 import (
 	"strings"

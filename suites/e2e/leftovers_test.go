@@ -1,4 +1,4 @@
-package cnpg_test
+package e2e_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
+	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/suites"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -27,7 +28,16 @@ import (
 // (SIGKILL) while an isolated primary is cut off by the node agent; the
 // fault must end anyway — by the run itself, by the agent's deadline, and
 // by `pgchaos cleanup` — and nothing of the run may be left.
-var _ = Describe("pgchaos leaves no chaos behind", Label(suites.LabelOperatorCNPG, suites.LabelLeftovers, suites.LabelDisruptive), Ordered, func() {
+// The operator the leftovers specs drive: $PGCHAOS_LEFTOVERS_OPERATOR, else
+// the registry's first (what is proved is pgchaos's own cleanup).
+var leftoversOperator = func() string {
+	if n := os.Getenv("PGCHAOS_LEFTOVERS_OPERATOR"); n != "" {
+		return n
+	}
+	return registry.All()[0].Name()
+}()
+
+var _ = Describe("pgchaos leaves no chaos behind", Label(suites.OperatorLabel(leftoversOperator), suites.LabelLeftovers, suites.LabelDisruptive), Ordered, func() {
 	var env suites.Env
 	var kc *kube.Client
 	BeforeAll(func(ctx SpecContext) {
@@ -57,7 +67,7 @@ var _ = Describe("pgchaos leaves no chaos behind", Label(suites.LabelOperatorCNP
 		logf, err := os.Create(logPath)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(logf.Close)
-		cmd := exec.Command(pgchaosBinary(), "run", "--operator", "cnpg", "--replication", "async",
+		cmd := exec.Command(pgchaosBinary(), "run", "--operator", leftoversOperator, "--replication", "async",
 			"--scenario", faults.PrimaryIsolate.Name(), "--hold", hold.String(), "--warm-up", "5s",
 			"--namespace", "pgchaos-leftovers", "--kind-name", env.KindName, "--out", dir)
 		cmd.Stdout, cmd.Stderr = logf, logf

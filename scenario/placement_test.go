@@ -1,0 +1,58 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/operators"
+)
+
+func TestHitNodes(t *testing.T) {
+	node := faults.Hit{Nodes: []string{"w2"}, Instances: []operators.Instance{{Name: "pg-1", Node: "w2"}}}
+	if n, nf := hitNodes(node); !nf || len(n) != 1 || n[0] != "w2" {
+		t.Fatalf("node fault: %v %v", n, nf)
+	}
+	// Two instances of one node count the node once; a pod fault is not a node fault.
+	pods := faults.Hit{Instances: []operators.Instance{{Name: "pg-1", Node: "w1"}, {Name: "pg-2", Node: "w1"}, {Name: "pg-3", Node: "w3"}}}
+	if n, nf := hitNodes(pods); nf || strings.Join(n, ",") != "w1,w3" {
+		t.Fatalf("pod fault: %v %v", n, nf)
+	}
+	if n, nf := hitNodes(faults.Hit{Label: "operator"}); nf || len(n) != 0 {
+		t.Fatalf("operator fault: %v %v", n, nf)
+	}
+}
+
+func TestCheckPlacement(t *testing.T) {
+	for _, p := range Placements() {
+		if err := CheckPlacement(p); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+	for _, bad := range []string{"", "Apart", "near"} {
+		if err := CheckPlacement(bad); err == nil || !strings.Contains(err.Error(), "apart") {
+			t.Errorf("%q: want an error listing the policies, got %v", bad, err)
+		}
+	}
+}
+
+// The summary says whether the operator and the clients' path were hit,
+// only for a node fault (a pod fault on the operator's node spares it).
+func TestPlacementSummary(t *testing.T) {
+	hit := history.Placement{Policy: PlacementTogether, HitNodes: []string{"w2"}, NodeFault: true, Operator: []string{"op-1@w2"},
+		OperatorHit: true, Primary: "pg-1@w2", ClientsNode: "cp", Moved: "operator moved onto w2"}
+	s := hit.Summary()
+	for _, want := range []string{"hit w2 (node fault)", "operator op-1@w2 — hit too", "primary pg-1@w2", "clients via cp;", "policy together (operator moved onto w2)"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary %q lacks %q", s, want)
+		}
+	}
+	pod := history.Placement{Policy: PlacementApart, HitNodes: []string{"w2"}, Operator: []string{"op-1@w2"}, Primary: "pg-1@w2"}
+	if s := pod.Summary(); strings.Contains(s, "hit too") || strings.Contains(s, "spared") || strings.Contains(s, "node fault") {
+		t.Errorf("a pod fault's summary speaks of the node: %q", s)
+	}
+	if s := (history.Placement{Policy: PlacementApart, NodeFault: true, HitNodes: []string{"w1"}, Operator: []string{"op@w3"}}).Summary(); !strings.Contains(s, "spared") {
+		t.Errorf("an operator on another node is spared: %q", s)
+	}
+}
