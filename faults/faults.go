@@ -41,6 +41,10 @@ type Env struct {
 	// Hold is how long the fault will stay applied. Every agent action gets
 	// the deadline Hold + Grace: if the harness dies, the fault still ends.
 	Hold time.Duration
+	// Superuser maps an instance name to a superuser DSN reaching it (the
+	// monitor's): what faults ask PostgreSQL (its synchronous standbys, a
+	// CHECKPOINT) goes through it rather than psql by pod exec.
+	Superuser map[string]string
 	// Note records a moment of the trial (history.Event kind and detail):
 	// what a fault's mechanism measured of its effect. Nil discards.
 	Note func(kind, detail string)

@@ -280,10 +280,9 @@ func checkpointDuring(ctx context.Context, env Env, in operators.Instance) Recov
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), checkpointTimeout)
 	go func() {
 		defer cancel()
-		_, stderr, err := env.Kube.Exec(cctx, env.Cluster.Ref().Namespace, in.Pod, in.Container,
-			[]string{"psql", "-X", "-q", "-c", "CHECKPOINT"})
+		_, err := env.query(cctx, in, "CHECKPOINT", checkpointTimeout)
 		if err != nil {
-			done <- fmt.Sprintf("CHECKPOINT on %s during the fault failed after %.1fs: %s %v", in.Name, time.Since(start).Seconds(), strings.TrimSpace(stderr), err)
+			done <- fmt.Sprintf("CHECKPOINT on %s during the fault failed after %.1fs: %v", in.Name, time.Since(start).Seconds(), err)
 			return
 		}
 		done <- fmt.Sprintf("CHECKPOINT on %s asked for at the fault's start took %.1fs", in.Name, time.Since(start).Seconds())

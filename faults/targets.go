@@ -146,8 +146,10 @@ var (
 	// SyncStandby is one standby the primary currently counts for
 	// synchronous commit (pg_stat_replication.sync_state sync or quorum).
 	SyncStandby = Targeting{Name: "a synchronous standby", Pick: pickSyncStandby, Available: func(ctx context.Context, env Env) error {
-		if err := needExec(ctx, env); err != nil {
-			return err
+		if len(env.Superuser) == 0 {
+			if err := needExec(ctx, env); err != nil {
+				return err
+			}
 		}
 		if env.Listing {
 			return nil // decided per cluster: a synchronous one has such standbys
@@ -178,10 +180,9 @@ func pickSyncStandby(ctx context.Context, env Env) (Hit, error) {
 	if err != nil {
 		return Hit{}, err
 	}
-	out, stderr, err := env.Kube.Exec(ctx, env.Cluster.Ref().Namespace, p.Pod, p.Container,
-		[]string{"psql", "-X", "-q", "-t", "-A", "-c", syncQuery})
+	out, err := env.query(ctx, p, syncQuery, 0)
 	if err != nil {
-		return Hit{}, fmt.Errorf("asking primary %s for its synchronous standbys: %s: %w", p.Pod, strings.TrimSpace(stderr), err)
+		return Hit{}, fmt.Errorf("asking primary %s for its synchronous standbys: %w", p.Name, err)
 	}
 	names := strings.Fields(out)
 	var syncs []operators.Instance

@@ -110,6 +110,12 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	env := p.Env
 	env.Kube, env.Cluster, env.Hold = p.Kube, p.Cluster, p.Schedule.Hold
 	env.Rand = rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))
+	if env.Superuser == nil && len(p.Spec.Monitor) > 0 {
+		env.Superuser = map[string]string{}
+		for _, m := range p.Spec.Monitor {
+			env.Superuser[m.Name] = m.DSN
+		}
+	}
 	if err := p.Fault.Available(ctx, env); err != nil {
 		return out, fmt.Errorf("fault %s is not available here: %w", p.Fault.Name(), err)
 	}

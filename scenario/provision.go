@@ -147,3 +147,13 @@ func waitConnect(ctx context.Context, dsn string, d time.Duration) error {
 		}
 	}
 }
+
+// Superuser maps each instance to its superuser DSN (the monitor's), for
+// faults.Env.Superuser.
+func (p *Provisioned) Superuser() map[string]string {
+	m := make(map[string]string, len(p.Monitor))
+	for _, t := range p.Monitor {
+		m[t.Name] = t.DSN
+	}
+	return m
+}

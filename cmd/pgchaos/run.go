@@ -409,7 +409,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 			sched.Hold = h // long enough for the operator to react; --hold overrides
 		}
 		aenv := fenv
-		aenv.Kube, aenv.Cluster, aenv.Hold = kc, prov.Cluster, sched.Hold
+		aenv.Kube, aenv.Cluster, aenv.Hold, aenv.Superuser = kc, prov.Cluster, sched.Hold, prov.Superuser()
 		if err := fault.Available(ctx, aenv); err != nil {
 			if single {
 				return history.Undecided, bad("fault %s is not available here: %v", fault.Name(), err)
@@ -442,7 +442,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 					Version:  version,
 				},
 				Kube: kc, Cluster: prov.Cluster, Fault: fault, Schedule: sched, Final: prov.Final,
-				RWService: prov.Exposure.ReadWriteService, Progress: p.line, Env: fenv,
+				RWService: prov.Exposure.ReadWriteService, Progress: p.line, Env: aenv,
 				Placement: f.placement, ClientsHost: prov.Exposure.ReadWrite.Host,
 			}
 			ex := scenario.ExpectationFor(adapter, fault, mode)

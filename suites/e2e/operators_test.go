@@ -112,7 +112,7 @@ func runSpec(ctx SpecContext, s *suite, prov *scenario.Provisioned, f faults.Fau
 		}
 	}, NodeTimeout(2*time.Minute))
 	fenv := s.faultEnv(ctx, f)
-	fenv.Kube, fenv.Cluster = s.target.Kube, prov.Cluster
+	fenv.Kube, fenv.Cluster, fenv.Superuser = s.target.Kube, prov.Cluster, prov.Superuser()
 	if err := f.Available(ctx, fenv); err != nil {
 		Skip(fmt.Sprintf("fault %s is not available here: %v", f.Name(), err))
 	}
