@@ -87,6 +87,9 @@ func ReadResults(b []byte) (*Results, []string, error) {
 }
 
 // softwareFromVersions reads the flat versions map of a version 1 file.
+// Version 1 predates the operator registry: CloudNativePG was the only
+// operator then, recorded under its module name; later files carry
+// Software, written from the adapter.
 func softwareFromVersions(v map[string]string) *Software {
 	s := &Software{PGChaos: v["pgchaos"], OperatorImage: v["operator_image"], PostgresImage: v["postgres_image"], Kubernetes: v["kubernetes"]}
 	for _, op := range []struct{ key, name string }{{"cloudnative-pg", "cnpg"}} {

@@ -9,9 +9,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 	"github.com/pgchaos/pgchaos/operators/registry"
+	"github.com/pgchaos/pgchaos/scenario"
 )
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
@@ -199,5 +201,38 @@ func TestOperatorsListsEveryAdapter(t *testing.T) {
 		if !r.CanRun && r.Why == "" {
 			t.Errorf("%s cannot run here, without a reason", r.Name)
 		}
+	}
+}
+
+// `pgchaos faults --json` carries each fault's expectations per mode, as
+// the expectations table says (no cluster needed: availability is "no").
+func TestFaultsListsExpectations(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "faults", "--operator", "cnpg", "--kind-name", "no-such-kind-cluster", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rows []struct {
+		Name     string            `json:"name"`
+		Expected map[string]string `json:"expected"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, stdout)
+	}
+	if len(rows) != len(faults.All()) {
+		t.Fatalf("%d rows, want %d", len(rows), len(faults.All()))
+	}
+	for _, r := range rows {
+		for _, mode := range []string{faults.Async, faults.Sync} {
+			f, err := faults.ByName(r.Name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := scenario.ExpectationFor(nil, f, mode).Text(); r.Expected[mode] != want {
+				t.Errorf("%s %s: expected %q, want %q", r.Name, mode, r.Expected[mode], want)
+			}
+		}
+	}
+	if !strings.Contains(rows[1].Expected[faults.Sync], "no failover") {
+		t.Errorf("%s: %q", rows[1].Name, rows[1].Expected[faults.Sync])
 	}
 }

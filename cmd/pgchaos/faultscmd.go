@@ -15,6 +15,7 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"github.com/pgchaos/pgchaos/operators/registry"
+	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/spf13/cobra"
 )
 
@@ -23,15 +24,18 @@ type faultRow struct {
 	faults.Info
 	Available bool   `json:"available"`
 	Why       string `json:"why,omitempty"`
+	// Expected is what a trial of the fault is held to, per replication
+	// mode: the expectations table and the adapter's overrides.
+	Expected map[string]string `json:"expected"`
 }
 
 // newFaultsCmd is `pgchaos faults`: every fault, with its availability on
 // the target cluster.
 func newFaultsCmd() *cobra.Command {
 	var kubeconfig, kubeContext, kindName, agentImage, operator string
-	var asJSON bool
+	var asJSON, expected bool
 	cmd := &cobra.Command{
-		Use:   "faults [--operator NAME] [--kubeconfig F | --kind-name N] [--json]",
+		Use:   "faults [--operator NAME] [--kubeconfig F | --kind-name N] [--json] [--expectations]",
 		Short: "List every fault with what it hits, how, and whether it can run on the target cluster",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -44,7 +48,10 @@ func newFaultsCmd() *cobra.Command {
 			env, noCluster := faultsListEnv(ctx, adapter, kubeconfig, kubeContext, kindName, agentImage)
 			var rows []faultRow
 			for _, f := range faults.All() {
-				r := faultRow{Info: faults.InfoOf(f), Available: true}
+				r := faultRow{Info: faults.InfoOf(f), Available: true, Expected: map[string]string{}}
+				for _, mode := range []string{faults.Async, faults.Sync} {
+					r.Expected[mode] = scenario.ExpectationFor(adapter, f, mode).Text()
+				}
 				switch {
 				case noCluster != nil:
 					r.Available, r.Why = false, "no cluster to check against: "+noCluster.Error()
@@ -61,6 +68,13 @@ func newFaultsCmd() *cobra.Command {
 				return enc.Encode(rows)
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 0, 2, ' ', 0)
+			if expected {
+				fmt.Fprintln(tw, "FAULT\tASYNC\tSYNC")
+				for _, r := range rows {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Expected[faults.Async], r.Expected[faults.Sync])
+				}
+				return tw.Flush()
+			}
 			fmt.Fprintln(tw, "FAULT\tTARGET\tMECHANISM\tAVAILABLE")
 			for _, r := range rows {
 				av := "yes"
@@ -78,6 +92,7 @@ func newFaultsCmd() *cobra.Command {
 	f.StringVar(&kindName, "kind-name", clusters.DefaultKindName, "kind cluster")
 	f.StringVar(&agentImage, "agent-image", "", "the node agent image a run would use on a real cluster")
 	f.BoolVar(&asJSON, "json", false, "JSON instead of a table")
+	f.BoolVar(&expected, "expectations", false, "what each fault is expected to leave true, per replication mode (the expectations table with the operator's overrides)")
 	f.StringVar(&operator, "operator", registry.Names()[0], "whose clusters the faults would hit: "+strings.Join(registry.Names(), ", "))
 	return cmd
 }
