@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -38,6 +39,17 @@ type runFlags struct {
 	sched                                       scenario.Schedule
 	keep, upstream, inCluster, skipInstall      bool
 	check                                       assert.Config
+	// plan, when set (pgchaos certify), gives each replication mode its own
+	// faults and repeat count instead of --scenario, --replication, --repeat.
+	plan map[string]modePlan
+	// holdFixed: the hold was set (a profile's), like --hold.
+	holdFixed bool
+}
+
+// modePlan is what runs on one replication mode's cluster.
+type modePlan struct {
+	faults []faults.Fault
+	repeat int
 }
 
 func newRunCmd() *cobra.Command {
@@ -123,11 +135,24 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err != nil {
 		return bad("--scenario: %v", err)
 	}
-	f.storageClass = storageClassFor(chosen, f.storageClass)
 	modes, err := chooseModes(f.replication)
 	if err != nil {
 		return bad("--replication: %v", err)
 	}
+	if f.plan != nil {
+		modes, chosen = nil, nil
+		for _, m := range []string{faults.Async, faults.Sync} {
+			if mp, ok := f.plan[m]; ok {
+				modes = append(modes, m)
+				for _, fl := range mp.faults {
+					if !slices.ContainsFunc(chosen, func(c faults.Fault) bool { return c.Name() == fl.Name() }) {
+						chosen = append(chosen, fl)
+					}
+				}
+			}
+		}
+	}
+	f.storageClass = storageClassFor(chosen, f.storageClass)
 	if f.name != "" && len(modes) > 1 {
 		return bad("--cluster names one cluster; it cannot serve both replication modes")
 	}
@@ -207,7 +232,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	results.Software = &reports.Software{PGChaos: version, Kubernetes: kubeVersion(kc, p), Operator: f.operator,
 		OperatorVersion: f.version, OperatorImage: orText(f.operatorImage, "the release manifest's"),
 		PostgresImage: orText(f.pgImage, "the operator's default"), OperatorSettings: adapter.Settings(opOpts)}
-	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1
+	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1 && f.plan == nil
 	kindName := ""
 	if onKind {
 		kindName = f.kindName
@@ -231,7 +256,11 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 			Ref: operators.Ref{Namespace: f.namespace, Name: name}, Instances: f.instances,
 			Synchronous: mode == "sync", StorageClass: f.storageClass, StorageSize: f.storageSize, Image: f.pgImage, PullPolicy: pull, RunID: runID,
 		}
-		st, err := runMode(ctx, cmd, f, p, kc, adapter, op, spec, mode, chosen, runID, single, mi > 0 || f.skipInstall, results, fenv)
+		mf, mchosen := f, chosen
+		if mp, ok := f.plan[mode]; ok {
+			mf.repeat, mchosen = max(mp.repeat, 1), mp.faults
+		}
+		st, err := runMode(ctx, cmd, mf, p, kc, adapter, op, spec, mode, mchosen, runID, single, mi > 0 || f.skipInstall, results, fenv)
 		if err != nil {
 			return err
 		}
@@ -405,7 +434,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	for _, fault := range chosen {
 		sched := f.sched
 		sched.ReplicationBudget = f.check.ReplicationBudget // watch until it is decided
-		if h := faults.InfoOf(fault).Hold; h > 0 && !cmd.Flags().Changed("hold") {
+		if h := faults.InfoOf(fault).Hold; h > 0 && !cmd.Flags().Changed("hold") && !f.holdFixed {
 			sched.Hold = h // long enough for the operator to react; --hold overrides
 		}
 		aenv := fenv
