@@ -76,6 +76,12 @@ func runCertify(cmd *cobra.Command, f runFlags, profilePath string) error {
 	if f.out == "" {
 		return bad("--out DIR is required")
 	}
+	if f.operator == "" {
+		return bad("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
+	}
+	if _, err := registry.ByName(f.operator); err != nil {
+		return bad("--operator: %v", err)
+	}
 	f.instances, f.storageSize, f.clients, f.rate = 3, "1Gi", 4, 200
 	if prof.Clients > 0 {
 		f.clients = prof.Clients
