@@ -17,7 +17,8 @@
 # Then the leftovers specs: `pgchaos run` is interrupted (SIGINT) and killed
 # (SIGKILL) while the node agent cuts the primary off; the fault must end by
 # the run itself, by the agent's deadline and by `pgchaos cleanup`. Then the
-# storage proof (ci/storage.sh) on the same kind cluster.
+# storage proof (ci/storage.sh) and a quick certificate (ci/certify-smoke.sh)
+# on the same kind cluster.
 # Artifacts (the trial, verdicts, logs of a failed spec) go to $PGCHAOS_ARTIFACTS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -37,3 +38,6 @@ PGCHAOS_E2E=1 PGCHAOS_KIND_NAME="$name" nice -n 10 go test -v -count=1 -timeout 
 # Slow and full storage on the same cluster (its own Postgres cluster, on the
 # pgchaos-iofs storage class): commit latency must rise by the injected 50 ms.
 PGCHAOS_KIND_NAME="$name" PGCHAOS_ARTIFACTS="$PGCHAOS_ARTIFACTS/storage" bash ci/storage.sh
+# A quick certificate of CloudNativePG on the same cluster, verified, then
+# tampered with (verify must catch it).
+PGCHAOS_KIND_NAME="$name" PGCHAOS_ARTIFACTS="$PGCHAOS_ARTIFACTS/certify" bash ci/certify-smoke.sh
