@@ -8,6 +8,9 @@ BIN         := bin
 STATICCHECK := $(BIN)/staticcheck
 # staticcheck 2026.2.2; the proxy no longer serves the tag form (2025.1.1: 403).
 STATICCHECK_VERSION := v0.8.2
+ACTIONLINT  := $(BIN)/actionlint
+# actionlint checks the GitHub Actions workflow users copy (.github/workflows).
+ACTIONLINT_VERSION := v1.7.12
 TEST_TIMEOUT ?= 25m
 # Where the Go tests leave what a person looks at (the browser test's
 # report.png and compare.png, the HTML they show): CI keeps it as artifacts.
@@ -59,9 +62,13 @@ unit:
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/$(BIN) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-lint: $(STATICCHECK)
+$(ACTIONLINT):
+	GOBIN=$(CURDIR)/$(BIN) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+lint: $(STATICCHECK) $(ACTIONLINT)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	$(ACTIONLINT) -shellcheck= -pyflakes= .github/workflows/*.yml
 
 # Benchmarks with side-by-side baselines (pgbench; checker throughput).
 bench: deps build

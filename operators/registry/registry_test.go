@@ -1,6 +1,9 @@
 package registry
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -47,5 +50,36 @@ func TestAdaptersWellFormed(t *testing.T) {
 	}
 	if len(ClusterKinds()) < len(All()) || len(Deployments()) != len(All()) {
 		t.Errorf("kinds %v, deployments %v", ClusterKinds(), Deployments())
+	}
+}
+
+// The nightly workflow users copy names adapters and versions this
+// registry accepts.
+func TestNightlyWorkflowMatrix(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", ".github", "workflows", "nightly.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^\s+- operator: (\S+)\n\s+version: (\S+)$`)
+	rows := re.FindAllStringSubmatch(string(data), -1)
+	if len(rows) < len(All()) {
+		t.Fatalf("the matrix has %d rows, fewer than the %d adapters", len(rows), len(All()))
+	}
+	seen := map[string]bool{}
+	for _, r := range rows {
+		a, err := ByName(r[1])
+		if err != nil {
+			t.Errorf("nightly.yml: %v", err)
+			continue
+		}
+		if err := a.CheckVersion(r[2]); err != nil {
+			t.Errorf("nightly.yml: %v", err)
+		}
+		seen[r[1]] = true
+	}
+	for _, a := range All() {
+		if !seen[a.Name()] {
+			t.Errorf("nightly.yml does not certify adapter %s", a.Name())
+		}
 	}
 }
