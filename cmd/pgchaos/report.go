@@ -25,7 +25,7 @@ func newReportCmd() *cobra.Command {
 		},
 		RunE: func(*cobra.Command, []string) error { return nil },
 	}
-	cmd.AddCommand(newReportRenderCmd(), newReportSummaryCmd(), newReportCompareCmd())
+	cmd.AddCommand(newReportRenderCmd(), newReportSummaryCmd(), newReportCompareCmd(), newReportTrendCmd())
 	return cmd
 }
 

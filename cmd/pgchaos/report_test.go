@@ -1,10 +1,12 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/reports"
@@ -200,4 +202,58 @@ func TestImageTagVersion(t *testing.T) {
 			t.Errorf("%q: %q, want %q", image, got, want)
 		}
 	}
+}
+
+// report trend over three nights made from a real run's results.json: the
+// third night's primary-pod-delete (async and sync) is planted slower by 20 s; exit 1 and
+// the regressions named first. Over the first two nights: exit 0.
+func TestReportTrend(t *testing.T) {
+	v1 := filepath.Join("..", "..", "reports", "testdata", "cnpg-v1")
+	dir := t.TempDir()
+	var nights []string
+	for i := 0; i < 3; i++ {
+		r, _, err := reports.LoadResults(v1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Started = r.Started.Add(time.Duration(i) * 24 * time.Hour)
+		if i == 2 {
+			for ti := range r.Trials {
+				if r.Trials[ti].Scenario != "primary-pod-delete" {
+					continue
+				}
+				for ci := range r.Trials[ti].Checks {
+					c := &r.Trials[ti].Checks[ci]
+					if c.Name == history.CheckUnavailability {
+						c.Figures["max_s"] = c.Figures["max_s"].(float64) + 20
+					}
+				}
+			}
+		}
+		d := filepath.Join(dir, fmt.Sprintf("night-%d", i+1))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := reports.WriteJSON(filepath.Join(d, "results.json"), r); err != nil {
+			t.Fatal(err)
+		}
+		nights = append(nights, d)
+	}
+	html := filepath.Join(dir, "trend.html")
+	code, stdout, stderr := runCLI(t, "report", "trend", nights[2], nights[0], nights[1], "-o", html)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1 (a regression); stderr %s", code, stderr)
+	}
+	if !strings.HasPrefix(stdout, "2 regression(s) on the newest night (night-3)") || !strings.Contains(stdout, "primary-pod-delete: unavailability p50") {
+		t.Fatalf("stdout:\n%s", stdout)
+	}
+	if b, err := os.ReadFile(html); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Fatalf("trend.html: %v", err)
+	}
+	code, stdout, _ = runCLI(t, "report", "trend", nights[0], nights[1])
+	if code != 0 || !strings.HasPrefix(stdout, "no regression") {
+		t.Fatalf("two equal nights: exit %d\n%s", code, stdout)
+	}
+	wantBadInput(t, "give the run directories", "report", "trend")
+	wantBadInput(t, "no results.json", "report", "trend", dir)
 }
