@@ -82,7 +82,10 @@ func runCertify(cmd *cobra.Command, f runFlags, profilePath string) error {
 	if _, err := registry.ByName(f.operator); err != nil {
 		return bad("--operator: %v", err)
 	}
+	// What `pgchaos run`'s flags default to; the profile's plan replaces
+	// --scenario, --replication and --repeat.
 	f.instances, f.storageSize, f.clients, f.rate = 3, "1Gi", 4, 200
+	f.scenario, f.replication, f.repeat = "default", "both", 1
 	if prof.Clients > 0 {
 		f.clients = prof.Clients
 	}

@@ -73,6 +73,13 @@ func TestBadInputWithoutServer(t *testing.T) {
 	wantBadInput(t, `unknown check "nope"`, "profile", "validate", badProfile)
 	wantBadInput(t, `unknown check "nope"`, "certify", "--operator", "cnpg", "--profile", badProfile, "--out", out)
 	wantBadInput(t, "certificate.json", "certify", "verify", dir)
+	// A valid profile reaches the target: the error is about the cluster.
+	code, _, stderr := runCLI(t, "certify", "--operator", "cnpg", "--profile", quick, "--out", filepath.Join(dir, "cert"),
+		"--kubeconfig", filepath.Join(dir, "absent.kubeconfig"))
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
+	if code != exitBadInput || !strings.Contains(lines[len(lines)-1], "absent.kubeconfig") {
+		t.Errorf("certify against an absent kubeconfig: exit %d, stderr %q", code, stderr)
+	}
 
 	bad := filepath.Join(dir, "bad")
 	_ = os.MkdirAll(bad, 0o755)
