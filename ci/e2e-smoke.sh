@@ -34,7 +34,7 @@ if ! ./bin/pgchaos cluster status --name "$name" >/dev/null 2>&1; then
 fi
 # -v: the specs' steps, verdicts, the independent recount and the findings are in the log even when they pass.
 PGCHAOS_E2E=1 PGCHAOS_KIND_NAME="$name" nice -n 10 go test -v -count=1 -timeout 60m ./suites/e2e/ \
-	-args "-ginkgo.label-filter=${PGCHAOS_LABELS:-smoke || leftovers}" -ginkgo.v
+	-args "-ginkgo.label-filter=${PGCHAOS_LABELS:-smoke || leftovers || blast-radius}" -ginkgo.v
 # Slow and full storage on the same cluster (its own Postgres cluster, on the
 # pgchaos-iofs storage class): commit latency must rise by the injected 50 ms.
 PGCHAOS_KIND_NAME="$name" PGCHAOS_ARTIFACTS="$PGCHAOS_ARTIFACTS/storage" bash ci/storage.sh

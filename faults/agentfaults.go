@@ -32,6 +32,8 @@ type partition struct {
 	shape shape
 }
 
+func (partition) scope() Scope { return ScopeCluster }
+
 func (m partition) kind() string {
 	if m.shape == cutPeers {
 		return "iptables in the pod's network namespace (node agent), or a Chaos Mesh NetworkChaos"
@@ -144,6 +146,8 @@ func (m partition) inject(ctx context.Context, env Env, h Hit) (Recover, error) 
 // freeze SIGSTOPs every PostgreSQL process of each instance hit, through
 // the node agent: a hung server whose pod still looks alive.
 type freeze struct{}
+
+func (freeze) scope() Scope { return ScopeCluster }
 
 func (freeze) kind() string { return "SIGSTOP of every PostgreSQL process (node agent)" }
 func (freeze) needs() Needs { return Needs{Agent: true} }

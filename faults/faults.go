@@ -34,6 +34,9 @@ type Env struct {
 	// Operator is the operator's Deployment (operator outages); zero when
 	// the adapter does not say.
 	Operator operators.Ref
+	// Foreign: the target is a cluster pgchaos did not create; node
+	// faults then act only on nodes labelled NodeAllowLabel=true.
+	Foreign bool
 	// Listing: availability is asked for a listing, with no particular
 	// Postgres cluster; what depends on the cluster (its replication mode,
 	// its volumes) is decided when a run has one.
@@ -131,6 +134,8 @@ type Info struct {
 	// Hold is how long the fault should stay applied by default (zero: the
 	// run's schedule decides).
 	Hold time.Duration
+	// Scope is how far the fault reaches (see Scope).
+	Scope Scope
 }
 
 // Needs are the mechanism's requirements beyond the Kubernetes API.
@@ -213,6 +218,8 @@ var _ Describer = fault{}
 type mechanism interface {
 	// kind names the mechanism in listings.
 	kind() string
+	// scope is how far the mechanism reaches beyond the cluster's pods.
+	scope() Scope
 	needs() Needs
 	available(ctx context.Context, env Env) error
 	describe(h Hit) string
@@ -222,7 +229,7 @@ type mechanism interface {
 func (f fault) Name() string { return f.name }
 
 func (f fault) Info() Info {
-	return Info{Name: f.name, Target: f.target.Name, Mechanism: f.mech.kind(), Summary: f.summary, Needs: f.mech.needs(), Hold: f.hold}
+	return Info{Name: f.name, Target: f.target.Name, Mechanism: f.mech.kind(), Summary: f.summary, Needs: f.mech.needs(), Hold: f.hold, Scope: f.mech.scope()}
 }
 
 func (f fault) Available(ctx context.Context, env Env) error {

@@ -100,6 +100,8 @@ type nodeAction struct {
 	action agent.Kind
 }
 
+func (nodeAction) scope() Scope { return ScopeNode }
+
 func (m nodeAction) kind() string {
 	return "docker " + strings.TrimPrefix(string(m.action), "node-") + " of the kind node"
 }
@@ -132,6 +134,8 @@ func (m nodeAction) inject(ctx context.Context, env Env, h Hit) (Recover, error)
 // nodeIsolate cuts the node containers hit from the cluster network (their
 // eth0, forwarded pod traffic included); the node's own pods still talk to it.
 type nodeIsolate struct{}
+
+func (nodeIsolate) scope() Scope { return ScopeNode }
 
 func (nodeIsolate) kind() string { return "iptables in the kind node's network namespace" }
 func (nodeIsolate) needs() Needs { return Needs{Kind: true} }

@@ -20,6 +20,8 @@ type podDelete struct {
 	grace int64
 }
 
+func (podDelete) scope() Scope { return ScopeCluster }
+
 func (m podDelete) kind() string {
 	if m.grace == 0 {
 		return "pod delete (Kubernetes API), or a Chaos Mesh PodChaos pod-kill"
@@ -80,6 +82,8 @@ func killScript(l operators.Layout) string {
 	return `pid="$(head -n 1 ` + shQuote(l.DataDir+"/postmaster.pid") + `)" && kill -KILL "$pid" && echo "$pid"`
 }
 
+func (postmasterKill) scope() Scope { return ScopeCluster }
+
 func (postmasterKill) kind() string                                 { return "SIGKILL by pod exec" }
 func (postmasterKill) needs() Needs                                 { return Needs{} }
 func (postmasterKill) available(ctx context.Context, env Env) error { return needExec(ctx, env) }
@@ -98,6 +102,8 @@ func (postmasterKill) inject(ctx context.Context, env Env, h Hit) (Recover, erro
 
 // switchover asks the operator to move the primary role to the hit replica.
 type switchover struct{}
+
+func (switchover) scope() Scope { return ScopeCluster }
 
 func (switchover) kind() string { return "the operator's switchover" }
 func (switchover) needs() Needs { return Needs{} }
@@ -131,6 +137,8 @@ type laggingDelete struct {
 // freezeScript stops (or continues, with CONT) every WAL sender of the
 // instance; it fails when there is none.
 const freezeScript = `pids="$(pgrep -f '^postgres: .*walsender')" && [ -n "$pids" ] && kill -%s $pids && echo $pids`
+
+func (laggingDelete) scope() Scope { return ScopeCluster }
 
 func (laggingDelete) kind() string                                 { return "SIGSTOP by pod exec, then pod delete" }
 func (laggingDelete) needs() Needs                                 { return Needs{} }

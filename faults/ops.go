@@ -35,6 +35,8 @@ type operatorOutage struct {
 	then mechanism
 }
 
+func (operatorOutage) scope() Scope { return ScopeOperator }
+
 func (m operatorOutage) kind() string {
 	if m.then == nil {
 		return "operator scaled to zero (Kubernetes API)"
@@ -146,6 +148,8 @@ func ScaleOperatorBack(ctx context.Context, kc *kube.Client, dep operators.Ref) 
 // (so disruption budgets are respected: a refused eviction is retried)
 // until recovered; recovery uncordons the node.
 type drain struct{}
+
+func (drain) scope() Scope { return ScopeNode }
 
 func (drain) kind() string { return "cordon and evict (Kubernetes API)" }
 func (drain) needs() Needs { return Needs{} }

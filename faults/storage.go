@@ -63,6 +63,8 @@ type storageFault struct {
 	checkpoint bool
 }
 
+func (storageFault) scope() Scope { return ScopeCluster }
+
 func (m storageFault) kind() string {
 	return "FUSE passthrough of the pgchaos-iofs storage class, set through the node agent, or a Chaos Mesh IOChaos"
 }

@@ -127,13 +127,18 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, err
 	}
 	moved, predicted := "", []string(nil)
-	if p.Kube != nil && env.Operator.Name != "" && policy != PlacementAsScheduled {
+	if p.Kube != nil {
 		// The fault's target, predicted with the trial's own random source
-		// (the same choice when the cluster does not change meanwhile).
+		// (the same choice when the cluster does not change meanwhile):
+		// refused nodes are refused before anything starts, and the
+		// operator is placed before the trial.
 		penv := env
 		penv.Rand = rand.New(rand.NewPCG(uint64(p.Spec.Seed), 0x9e3779b97f4a7c15))
 		if h, terr := p.Fault.Target(ctx, penv); terr == nil {
-			if nodes, nodeFault := hitNodes(h); nodeFault {
+			if err := faults.CheckNodesAllowed(ctx, env, h); err != nil {
+				return out, fmt.Errorf("fault %s: %w", p.Fault.Name(), err)
+			}
+			if nodes, nodeFault := hitNodes(h); nodeFault && env.Operator.Name != "" && policy != PlacementAsScheduled {
 				predicted = nodes
 				m, restore, perr := placeOperator(ctx, p.Kube, env.Operator, policy, nodes, say)
 				defer func() {
@@ -182,6 +187,9 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, fmt.Errorf("fault %s: %w", p.Fault.Name(), err)
 	}
 	out.Target = target
+	if err := faults.CheckNodesAllowed(ctx, env, target); err != nil {
+		return out, fmt.Errorf("fault %s: %w", p.Fault.Name(), err)
+	}
 	out.Placement = recordPlacement(ctx, p.Kube, p.Cluster, env.Operator, policy, target, p.ClientsHost, moved)
 	if nodes, _ := hitNodes(target); predicted != nil && !slices.Equal(nodes, predicted) {
 		out.Placement.Note = strings.TrimPrefix(out.Placement.Note+"; the fault hit "+strings.Join(nodes, "+")+

@@ -23,6 +23,9 @@ const (
 	// LabelLeftovers marks specs that kill the harness during a fault and
 	// prove nothing outlives it.
 	LabelLeftovers = "leftovers"
+	// LabelBlastRadius marks specs that treat the kind cluster as foreign
+	// and prove pgchaos refuses what reaches beyond the labelled namespace.
+	LabelBlastRadius = "blast-radius"
 )
 
 // FaultLabel maps a fault name (faults.All) to its label.

@@ -31,13 +31,14 @@ type runFlags struct {
 	operator, kubeconfig, kubeContext, kindName string
 	scenario, replication, namespace, name      string
 	out, version, operatorImage, pgImage        string
-	manifest, agentImage, placement             string
+	manifest, agentImage, placement, allowScope string
 	cacheDir, storageSize, storageClass         string
 	instances, clients, repeat                  int
 	rate                                        float64
 	seed                                        int64
 	sched                                       scenario.Schedule
 	keep, upstream, inCluster, skipInstall      bool
+	dryRun                                      bool
 	check                                       assert.Config
 	// plan, when set (pgchaos certify), gives each replication mode its own
 	// faults and repeat count instead of --scenario, --replication, --repeat.
@@ -99,6 +100,8 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "run from a pod of the target cluster: its service account, ClusterIP Services reached by DNS (no kind, no image build)")
 	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
 	fl.StringVar(&f.placement, "operator-placement", scenario.PlacementApart, "where the operator runs when a node fault strikes: apart (moved off the nodes the fault hits, so operators are compared on the same fault), together (put on the primary's node on purpose), as-scheduled")
+	fl.StringVar(&f.allowScope, "allow-scope", "", "on a cluster pgchaos did not create, allow faults beyond the Postgres cluster's pods: node (node faults, on nodes labelled pgchaos.io/allow-chaos=true), operator (operator outages), agent (the privileged node agent); comma-separated")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print what each fault would touch (its scope, the nodes and other namespaces' pods it may hit, the operator's other clusters, the node agent) and exit; nothing is applied")
 	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
 	return cmd
 }
@@ -128,8 +131,12 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err := adapter.CheckVersion(f.version); err != nil {
 		return bad("--operator-version: %v", err)
 	}
-	if f.out == "" {
+	if f.out == "" && !f.dryRun {
 		return bad("--out DIR is required")
+	}
+	allowed, err := faults.ParseScopes(f.allowScope)
+	if err != nil {
+		return bad("--allow-scope: %v", err)
 	}
 	chosen, err := chooseFaults(f.scenario)
 	if err != nil {
@@ -161,6 +168,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	}
 	if f.repeat < 1 || f.repeat > 1000 {
 		return bad("--repeat must be between 1 and 1000, got %d", f.repeat)
+	}
+	if f.dryRun {
+		return runDryRun(cmd, f, adapter, chosen, allowed)
 	}
 	started := time.Now()
 	if err := scenario.PrepareDir(f.out); err != nil {
@@ -197,6 +207,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	}
 	if !onKind {
 		if err := operators.CheckChaosAllowed(ctx, kc, f.namespace); err != nil {
+			return bad("%v", err)
+		}
+		if err := faults.CheckScopes(chosen, allowed); err != nil {
 			return bad("%v", err)
 		}
 	}
@@ -237,6 +250,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if onKind {
 		kindName = f.kindName
 	}
+	fenvForeign := !onKind
 	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, image: f.agentImage, chosen: chosen, say: p.line, operator: adapter.Deployment()})
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -246,6 +260,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err != nil {
 		return bad("%v", err)
 	}
+	fenv.Foreign = fenvForeign
 	worst := history.Pass
 	for mi, mode := range modes {
 		name := f.name
@@ -545,6 +560,50 @@ func writeRunInfo(f runFlags, mode, scn, dir, runID string, o scenario.Outcome) 
 	p := filepath.Join(dir, "run.txt")
 	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
 		return fmt.Errorf("writing %s: %w", p, err)
+	}
+	return nil
+}
+
+// runDryRun is `run --dry-run`: the target is read, nothing is created or
+// applied; on a cluster pgchaos did not create, the faults the run would
+// refuse are refused after the listing (exit 2).
+func runDryRun(cmd *cobra.Command, f runFlags, adapter operators.Adapter, chosen []faults.Fault, allowed []faults.Scope) error {
+	ctx := cmd.Context()
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	w := cmd.OutOrStdout()
+	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
+	if onKind {
+		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return bad("%v", err)
+		}
+		if !st.Exists {
+			return dryRun(ctx, w, nil, adapter, f.namespace, chosen, false)
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return bad("%v", err)
+		}
+	}
+	kc, err := kube.New(kubeconfig, f.kubeContext)
+	if err != nil {
+		return bad("%v", err)
+	}
+	if onKind {
+		fmt.Fprintf(w, "target: kind cluster %s, created by pgchaos: every scope allowed\n", f.kindName)
+	} else {
+		fmt.Fprintf(w, "target: %s, a cluster pgchaos did not create: faults reach only namespace %s unless --allow-scope\n", targetName(f), f.namespace)
+	}
+	if err := dryRun(ctx, w, kc, adapter, f.namespace, chosen, !onKind); err != nil {
+		return bad("%v", err)
+	}
+	if !onKind {
+		if err := operators.CheckChaosAllowed(ctx, kc, f.namespace); err != nil {
+			return bad("%v", err)
+		}
+		if err := faults.CheckScopes(chosen, allowed); err != nil {
+			return bad("%v", err)
+		}
 	}
 	return nil
 }

@@ -6,6 +6,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/pgchaos/pgchaos/faults"
+	"github.com/pgchaos/pgchaos/operators"
+	"github.com/pgchaos/pgchaos/scenario"
 )
 
 // TestAdaptersWellFormed holds every adapter to the registry's contract:
@@ -81,5 +86,49 @@ func TestNightlyWorkflowMatrix(t *testing.T) {
 		if !seen[a.Name()] {
 			t.Errorf("nightly.yml does not certify adapter %s", a.Name())
 		}
+	}
+}
+
+// Every adapter's expectation override names a fault of the catalogue, a
+// replication mode, a reason, and changes what it says it changes.
+func TestExpectOverridesWellFormed(t *testing.T) {
+	for _, a := range All() {
+		o, ok := a.(operators.ExpectOverrider)
+		if !ok {
+			continue
+		}
+		for _, ov := range o.ExpectOverrides() {
+			f, err := faults.ByName(ov.Fault)
+			if err != nil {
+				t.Errorf("%s: override of %v", a.Name(), err)
+				continue
+			}
+			if ov.Mode != "" && faults.CheckMode(ov.Mode) != nil {
+				t.Errorf("%s: override of %s: %v", a.Name(), ov.Fault, faults.CheckMode(ov.Mode))
+			}
+			if len(ov.Reason) < 40 || ov.Adjust == nil {
+				t.Errorf("%s: override of %s needs an adjustment and a reason with its evidence", a.Name(), ov.Fault)
+			}
+			mode := ov.Mode
+			if mode == "" {
+				mode = faults.Sync
+			}
+			before, after := faults.ExpectOf(f, mode == faults.Sync), scenario.ExpectationFor(a, f, mode)
+			if after.Expect == before || after.Override == "" {
+				t.Errorf("%s: the override of %s (%s) changes nothing: %+v", a.Name(), ov.Fault, mode, after)
+			}
+		}
+	}
+	// Zalando's one synchronous standby: a replica's loss may stall
+	// synchronous commits up to 15 s there, 5 s elsewhere; async unchanged.
+	z, err := ByName("zalando")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := scenario.ExpectationFor(z, faults.ReplicaPostmasterKill, faults.Sync).Expect.MaxWindow; got != 15*time.Second {
+		t.Errorf("zalando sync replica-postmaster-kill: max window %s", got)
+	}
+	if got := scenario.ExpectationFor(z, faults.ReplicaPostmasterKill, faults.Async).Expect.MaxWindow; got != faults.SpareStall {
+		t.Errorf("zalando async replica-postmaster-kill: max window %s", got)
 	}
 }

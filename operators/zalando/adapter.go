@@ -2,7 +2,9 @@ package zalando
 
 import (
 	"context"
+	"time"
 
+	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/imagebuild"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -66,3 +68,31 @@ func (Adapter) Settings(operators.Options) map[string]string {
 		"synchronous":                "synchronous_mode + synchronous_mode_strict, 1 standby",
 	}
 }
+
+// syncStandbyStall bounds the stall of synchronous commits when Patroni's
+// one synchronous standby is lost: its next HA loop (loop_wait 10 s) names
+// another, plus a margin for the loop's own work.
+const syncStandbyStall = 15 * time.Second
+
+// ExpectOverrides documents where this stack is held to other
+// expectations than the table's.
+func (Adapter) ExpectOverrides() []operators.ExpectOverride {
+	reason := "Patroni 3.0.2's synchronous_mode (strict, synchronous_node_count 1) names ONE synchronous standby, " +
+		"not a quorum: when a replica that is that standby is lost, commits wait until Patroni's next HA loop " +
+		"(loop_wait 10s) names another, so writes may stall up to " + syncStandbyStall.String() + ", not 5s " +
+		"(measured 7.9s on replica-postmaster-kill, 2026-12-03; quorum commit came with Patroni 4.0's synchronous_mode: quorum)"
+	widen := func(x history.Expect) history.Expect {
+		if x.MaxWindow > 0 && x.MaxWindow < syncStandbyStall {
+			x.MaxWindow = syncStandbyStall
+		}
+		return x
+	}
+	var out []operators.ExpectOverride
+	for _, f := range []string{"replica-pod-delete", "replica-postmaster-kill", "replica-pod-restart", "replica-isolate",
+		"sync-standby-pod-delete", "sync-standby-isolate"} {
+		out = append(out, operators.ExpectOverride{Fault: f, Mode: "sync", Adjust: widen, Reason: reason})
+	}
+	return out
+}
+
+var _ operators.ExpectOverrider = Adapter{}
