@@ -46,11 +46,16 @@ func dryRun(ctx context.Context, w io.Writer, kc *kube.Client, a operators.Adapt
 		switch in.Scope {
 		case faults.ScopeNode:
 			fmt.Fprintf(w, "fault %s: scope node — %s, and every pod on it\n", in.Name, in.Target)
-			for _, n := range candidateNodes(nodes, foreign) {
-				fmt.Fprintf(w, "  node %s: %s\n", n, othersOn(pods, n, namespace))
+			allowed := candidateNodes(nodes, foreign)
+			for _, n := range candidateNodes(nodes, false) {
+				mark := ""
+				if foreign && !slices.Contains(allowed, n) {
+					mark = fmt.Sprintf(" (not labelled %s=true: refused there)", faults.NodeAllowLabel)
+				}
+				fmt.Fprintf(w, "  node %s%s: %s\n", n, mark, othersOn(pods, n, namespace))
 			}
-			if foreign && len(candidateNodes(nodes, true)) == 0 {
-				fmt.Fprintf(w, "  no node is labelled %s=true: the fault would be refused\n", faults.NodeAllowLabel)
+			if foreign && len(allowed) == 0 {
+				fmt.Fprintf(w, "  no node is labelled %s=true: the fault would be refused on every node\n", faults.NodeAllowLabel)
 			}
 		case faults.ScopeOperator:
 			dep := a.Deployment()
