@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
@@ -247,5 +248,48 @@ func TestMetricsEndpoint(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %s", want)
 		}
+	}
+}
+
+// The view's keys reach the runner's controls, and it shows the snapshot.
+func TestViewKeys(t *testing.T) {
+	cont, notes := make(chan struct{}, 1), make(chan string, 1)
+	aborted := false
+	v := NewView("t", cont, notes, func() { aborted = true })
+	v.Update(SnapMsg(Snapshot{OK: 42, AckRate: 200, Unavailable: 2500 * time.Millisecond, Step: 2, Steps: 3, Waiting: true,
+		Fault: "primary-pod-delete on pg-1", Deadline: 4 * time.Second,
+		Instances: []InstanceView{{Name: "pg-1", Role: "primary", Timeline: 2}, {Name: "pg-2", Role: "replica", Timeline: 2, LagBytes: 512, Streaming: true}}}))
+	screen := v.View()
+	for _, want := range []string{"step 2 of 3", "WAITING: press c", "acknowledged 42 (200/s)", "UNAVAILABLE for 2.5s", "pg-2              replica      2         512 B", "FAULT primary-pod-delete on pg-1 — reverted in 4s"} {
+		if !strings.Contains(screen, want) {
+			t.Errorf("screen lacks %q:\n%s", want, screen)
+		}
+	}
+	v.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("c")})
+	select {
+	case <-cont:
+	default:
+		t.Fatal("c did not continue")
+	}
+	v.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
+	for _, k := range []tea.KeyMsg{{Type: tea.KeyRunes, Runes: []rune("db")}, {Type: tea.KeySpace}, {Type: tea.KeyRunes, Runes: []rune("ok")}} {
+		v.Update(k)
+	}
+	if !strings.Contains(v.View(), "note> db ok_") {
+		t.Fatalf("typing a note:\n%s", v.View())
+	}
+	v.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	if n := <-notes; n != "db ok" {
+		t.Fatalf("note %q", n)
+	}
+	if aborted {
+		t.Fatal("aborted before a")
+	}
+	v.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("a")})
+	if !aborted {
+		t.Fatal("a did not abort")
+	}
+	if _, cmd := v.Update(EndMsg("done")); cmd == nil {
+		t.Fatal("the end does not quit")
 	}
 }
