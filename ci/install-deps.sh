@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what pgchaos's tests need on a fresh Debian machine, only if missing:
 # the PostgreSQL server and pgbench, Chromium for the report's browser test,
-# and python3 with PyYAML for the Zalando image's entrypoint test (all
-# Debian's packages). Idempotent.
+# python3 with PyYAML for the Zalando image's entrypoint test, and tmux for
+# the game day's terminal test (all Debian's packages). Idempotent.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash reports/testdata/install-chromium.sh
@@ -14,6 +14,20 @@ if ! python3 -c 'import yaml' 2>/dev/null; then
   fi
   for attempt in 1 2 3; do
     if DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3 python3-yaml >/dev/null; then
+      break
+    fi
+    [ "$attempt" = 3 ] && { echo "install-deps: apt-get failed 3 times; check the Debian mirror" >&2; exit 2; }
+    sleep $((attempt * 5))
+  done
+fi
+
+if ! command -v tmux >/dev/null; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: tmux missing; run as root or: sudo apt-get install -y tmux" >&2
+    exit 2
+  fi
+  for attempt in 1 2 3; do
+    if DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends tmux >/dev/null; then
       break
     fi
     [ "$attempt" = 3 ] && { echo "install-deps: apt-get failed 3 times; check the Debian mirror" >&2; exit 2; }

@@ -26,6 +26,8 @@ const (
 	// LabelBlastRadius marks specs that treat the kind cluster as foreign
 	// and prove pgchaos refuses what reaches beyond the labelled namespace.
 	LabelBlastRadius = "blast-radius"
+	// LabelGameday marks the game day driven in tmux.
+	LabelGameday = "gameday"
 )
 
 // FaultLabel maps a fault name (faults.All) to its label.

@@ -73,6 +73,16 @@ func TestBadInputWithoutServer(t *testing.T) {
 	wantBadInput(t, `unknown check "nope"`, "profile", "validate", badProfile)
 	wantBadInput(t, `unknown check "nope"`, "certify", "--operator", "cnpg", "--profile", badProfile, "--out", out)
 	wantBadInput(t, "certificate.json", "certify", "verify", dir)
+	wantBadInput(t, "--plan FILE is required", "gameday", "--operator", "cnpg", "--out", out)
+	wantBadInput(t, "no such file", "gameday", "--plan", filepath.Join(dir, "absent.yaml"), "--operator", "cnpg", "--out", out)
+	plan := filepath.Join(dir, "plan.yaml")
+	_ = os.WriteFile(plan, []byte("format: pgchaos-gameday\nname: p\nsteps: [{at: 1s, fault: primary-pod-delete}]\n"), 0o644)
+	wantBadInput(t, "--operator is required", "gameday", "--plan", plan, "--out", out)
+	wantBadInput(t, "--replication", "gameday", "--plan", plan, "--operator", "cnpg", "--replication", "both", "--out", out)
+	wantBadInput(t, "not confirmed: nothing was done", "gameday", "--plan", plan, "--operator", "cnpg", "--out", out)
+	badPlan := filepath.Join(dir, "badplan.yaml")
+	_ = os.WriteFile(badPlan, []byte("format: pgchaos-gameday\nname: p\nsteps: [{at: 1s, fault: nope}]\n"), 0o644)
+	wantBadInput(t, `no fault named "nope"`, "gameday", "--plan", badPlan, "--operator", "cnpg", "--out", out)
 	// A valid profile reaches the target: the error is about the cluster.
 	code, _, stderr := runCLI(t, "certify", "--operator", "cnpg", "--profile", quick, "--out", filepath.Join(dir, "cert"),
 		"--kubeconfig", filepath.Join(dir, "absent.kubeconfig"))

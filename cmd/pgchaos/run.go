@@ -179,62 +179,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	runID := newRunID()
 	p.line("run id " + runID)
 
-	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
-	if onKind {
-		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: p.line})
-		st, err := k.Status(ctx)
-		if err != nil {
-			return bad("%v", err)
-		}
-		if !st.Exists {
-			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
-			img, err := buildNodeImage(cmd, f.cacheDir)
-			if err != nil {
-				return err
-			}
-			k = clusters.NewKind(clusters.KindOptions{Name: f.kindName, NodeImage: img, Progress: p.line})
-			if err := k.Create(ctx); err != nil {
-				return bad("%v", err)
-			}
-		}
-		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
-			return bad("%v", err)
-		}
-	}
-	kc, err := kube.New(kubeconfig, f.kubeContext)
+	kc, onKind, pull, err := resolveTarget(cmd, &f, adapter, p, chosen, allowed)
 	if err != nil {
-		return bad("%v", err)
-	}
-	if !onKind {
-		if err := operators.CheckChaosAllowed(ctx, kc, f.namespace); err != nil {
-			return bad("%v", err)
-		}
-		if err := faults.CheckScopes(chosen, allowed); err != nil {
-			return bad("%v", err)
-		}
-	}
-	pull := corev1.PullPolicy("")
-	if onKind && !f.upstream && (f.operatorImage == "" || f.pgImage == "") {
-		t := time.Now()
-		imgs, err := adapter.BuildImages(ctx, operators.ImageOptions{CacheDir: f.cacheDir, Version: f.version, Progress: p.line})
-		if err != nil {
-			return bad("building images: %v", err)
-		}
-		if f.operatorImage == "" {
-			f.operatorImage = imgs.Operator
-		}
-		if f.pgImage == "" {
-			f.pgImage = imgs.Postgres
-		}
-		if err := clusters.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
-			return bad("%v", err)
-		}
-		pull = corev1.PullIfNotPresent
-		p.line(fmt.Sprintf("images ready and loaded in %s: %s, %s", time.Since(t).Round(time.Second), f.operatorImage, f.pgImage))
-	}
-
-	if pull == "" && f.pgImage != "" {
-		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
+		return err
 	}
 	opOpts := operators.Options{Kube: kc, Version: f.version, OperatorImage: f.operatorImage, PostgresImage: f.pgImage, Manifest: f.manifest, RunID: runID}
 	op := adapter.New(opOpts)
@@ -606,4 +553,73 @@ func runDryRun(cmd *cobra.Command, f runFlags, adapter operators.Adapter, chosen
 		}
 	}
 	return nil
+}
+
+// resolveTarget connects to the run's target: the kind cluster (created
+// if absent, the adapter's images built offline and loaded) or the
+// kubeconfig's cluster, where the namespace must be labelled and every
+// chosen fault's scope allowed. It fills f's images and returns the pull
+// policy of the PostgreSQL image.
+func resolveTarget(cmd *cobra.Command, f *runFlags, adapter operators.Adapter, p *stepPrinter, chosen []faults.Fault,
+	allowed []faults.Scope) (*kube.Client, bool, corev1.PullPolicy, error) {
+	ctx := cmd.Context()
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
+	if onKind {
+		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: p.line})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return nil, false, "", bad("%v", err)
+		}
+		if !st.Exists {
+			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
+			img, err := buildNodeImage(cmd, f.cacheDir)
+			if err != nil {
+				return nil, false, "", err
+			}
+			k = clusters.NewKind(clusters.KindOptions{Name: f.kindName, NodeImage: img, Progress: p.line})
+			if err := k.Create(ctx); err != nil {
+				return nil, false, "", bad("%v", err)
+			}
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return nil, false, "", bad("%v", err)
+		}
+	}
+	kc, err := kube.New(kubeconfig, f.kubeContext)
+	if err != nil {
+		return nil, false, "", bad("%v", err)
+	}
+	if !onKind {
+		if err := operators.CheckChaosAllowed(ctx, kc, f.namespace); err != nil {
+			return nil, false, "", bad("%v", err)
+		}
+		if err := faults.CheckScopes(chosen, allowed); err != nil {
+			return nil, false, "", bad("%v", err)
+		}
+	}
+	pull := corev1.PullPolicy("")
+	if onKind && !f.upstream && (f.operatorImage == "" || f.pgImage == "") {
+		t := time.Now()
+		imgs, err := adapter.BuildImages(ctx, operators.ImageOptions{CacheDir: f.cacheDir, Version: f.version, Progress: p.line})
+		if err != nil {
+			return nil, false, "", bad("building images: %v", err)
+		}
+		if f.operatorImage == "" {
+			f.operatorImage = imgs.Operator
+		}
+		if f.pgImage == "" {
+			f.pgImage = imgs.Postgres
+		}
+		if err := clusters.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
+			return nil, false, "", bad("%v", err)
+		}
+		pull = corev1.PullIfNotPresent
+		p.line(fmt.Sprintf("images ready and loaded in %s: %s, %s", time.Since(t).Round(time.Second), f.operatorImage, f.pgImage))
+	}
+
+	if pull == "" && f.pgImage != "" {
+		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
+	}
+	return kc, onKind, pull, nil
 }
