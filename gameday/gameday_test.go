@@ -131,8 +131,16 @@ func TestGameDayOnRealServers(t *testing.T) {
 	cont, notes := make(chan struct{}), make(chan string, 1)
 	var mu sync.Mutex
 	var snaps []Snapshot
+	// As a person would: once the view says the step waits, a note, then c.
 	go func() {
-		time.Sleep(7 * time.Second)
+		for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			mu.Lock()
+			waiting := len(snaps) > 0 && snaps[len(snaps)-1].Waiting
+			mu.Unlock()
+			if waiting {
+				break
+			}
+		}
 		notes <- "typed during the game day"
 		time.Sleep(500 * time.Millisecond)
 		close(cont)

@@ -15,6 +15,13 @@ import (
 	"github.com/pgchaos/pgchaos/workload"
 )
 
+// settle is how long the cluster must stay ready with the same primary
+// to count as ready (scenario.WaitSettled).
+const settle = 10 * time.Second
+
+// abortSettle bounds the wait for the cluster to be ready after an abort.
+const abortSettle = time.Minute
+
 // EventNote is the kind of a note written on the timeline.
 const EventNote = "note"
 
@@ -143,6 +150,16 @@ func Run(ctx context.Context, o Options) (out Outcome, err error) {
 		if werr := tr.Wait(); err == nil {
 			err = werr
 		}
+		if out.Aborted && o.Cluster != nil && err == nil {
+			// A day aborted mid-failover: give the cluster a bounded time
+			// to have a primary again, so the final read can decide.
+			say(fmt.Sprintf("waiting up to %s for the cluster to be ready before the final read", abortSettle))
+			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortSettle)
+			if werr := scenario.WaitSettled(wctx, o.Cluster, settle); werr != nil {
+				say("cluster not ready: " + werr.Error())
+			}
+			cancel()
+		}
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 		defer cancel()
 		if len(o.Final) > 0 && err == nil {
@@ -261,7 +278,7 @@ func runFault(ctx context.Context, tr *scenario.Trial, env faults.Env, c operato
 		return false, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, ready)
-	rerr := c.WaitReady(rctx)
+	rerr := scenario.WaitSettled(rctx, c, settle)
 	cancel()
 	switch {
 	case ctx.Err() != nil:

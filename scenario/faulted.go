@@ -242,7 +242,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, fmt.Errorf("recovering %s: %w", p.Fault.Name(), err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.Schedule.ReadyTimeout)
-	rerr := waitSettled(rctx, p.Cluster, p.Schedule.Settle)
+	rerr := WaitSettled(rctx, p.Cluster, p.Schedule.Settle)
 	cancel()
 	out.Ready = tr.Since()
 	if rerr != nil {
@@ -261,10 +261,10 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	return out, err
 }
 
-// waitSettled waits until the cluster is ready, then ready again settle
+// WaitSettled waits until the cluster is ready, then ready again settle
 // later with the same primary (a status written before the fault took
 // effect does not count), until ctx ends.
-func waitSettled(ctx context.Context, c operators.Cluster, settle time.Duration) error {
+func WaitSettled(ctx context.Context, c operators.Cluster, settle time.Duration) error {
 	for {
 		if err := c.WaitReady(ctx); err != nil {
 			return err

@@ -42,7 +42,7 @@ func TestWaitSettledWaitsForAStablePrimary(t *testing.T) {
 	// change and must not count; the second sees pg-2 twice.
 	c := &flipCluster{flips: 1}
 	start := time.Now()
-	if err := waitSettled(ctx, c, 200*time.Millisecond); err != nil {
+	if err := WaitSettled(ctx, c, 200*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if c.calls.Load() < 4 {
@@ -52,13 +52,13 @@ func TestWaitSettledWaitsForAStablePrimary(t *testing.T) {
 		t.Fatalf("settled in %s: want at least two settle periods", time.Since(start))
 	}
 	// No settle period: ready at once.
-	if err := waitSettled(ctx, &flipCluster{}, 0); err != nil {
+	if err := WaitSettled(ctx, &flipCluster{}, 0); err != nil {
 		t.Fatal(err)
 	}
 	// A primary that never settles ends with the context.
 	short, cancel2 := context.WithTimeout(ctx, 700*time.Millisecond)
 	defer cancel2()
-	if err := waitSettled(short, &flipCluster{flips: 1 << 30, alternate: true}, 100*time.Millisecond); err == nil {
+	if err := WaitSettled(short, &flipCluster{flips: 1 << 30, alternate: true}, 100*time.Millisecond); err == nil {
 		t.Fatal("a primary changing all the time counted as settled")
 	}
 }
