@@ -14,7 +14,9 @@
 # within 30 s, WAL continuity, replicas streaming again within 60 s) is a
 # finding: recorded in the trial's findings.json, gated only with
 # PGCHAOS_GATE_FINDINGS=1.
-# Then the leftovers specs: `pgchaos run` is interrupted (SIGINT) and killed
+# Then the blast-radius specs (the kind cluster reached through --kubeconfig
+# as a foreign cluster: every refusal) and the game day driven in tmux (a
+# note, a key, an abort). Then the leftovers specs: `pgchaos run` is interrupted (SIGINT) and killed
 # (SIGKILL) while the node agent cuts the primary off; the fault must end by
 # the run itself, by the agent's deadline and by `pgchaos cleanup`. Then the
 # storage proof (ci/storage.sh) and a quick certificate (ci/certify-smoke.sh)
@@ -34,7 +36,7 @@ if ! ./bin/pgchaos cluster status --name "$name" >/dev/null 2>&1; then
 fi
 # -v: the specs' steps, verdicts, the independent recount and the findings are in the log even when they pass.
 PGCHAOS_E2E=1 PGCHAOS_KIND_NAME="$name" nice -n 10 go test -v -count=1 -timeout 60m ./suites/e2e/ \
-	-args "-ginkgo.label-filter=${PGCHAOS_LABELS:-smoke || leftovers || blast-radius}" -ginkgo.v
+	-args "-ginkgo.label-filter=${PGCHAOS_LABELS:-smoke || leftovers || blast-radius || gameday}" -ginkgo.v
 # Slow and full storage on the same cluster (its own Postgres cluster, on the
 # pgchaos-iofs storage class): commit latency must rise by the injected 50 ms.
 PGCHAOS_KIND_NAME="$name" PGCHAOS_ARTIFACTS="$PGCHAOS_ARTIFACTS/storage" bash ci/storage.sh
