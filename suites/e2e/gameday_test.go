@@ -47,7 +47,12 @@ cool_down: 5s
 		session := fmt.Sprintf("pgchaos-gameday-%d", time.Now().UnixNano()%1e6)
 		shell := fmt.Sprintf("%s gameday --plan %s --operator %s --kind-name %s --namespace pgchaos-gameday --out %s --yes; echo GAMEDAY-EXIT=$?; sleep 600",
 			pgchaosBinary(), planPath, leftoversOperator, env.KindName, out)
-		Expect(exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "50", shell).Run()).To(Succeed())
+		tm := exec.Command("tmux", "new-session", "-d", "-s", session, "-x", "120", "-y", "50", shell)
+		if os.Getenv("TERM") == "" || os.Getenv("TERM") == "dumb" {
+			tm.Env = append(os.Environ(), "TERM=xterm-256color") // CI runs without a terminal
+		}
+		outb, err := tm.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), "tmux new-session: %s", outb)
 		DeferCleanup(func() { _ = exec.Command("tmux", "kill-session", "-t", session).Run() })
 		screen := func() string {
 			b, _ := exec.Command("tmux", "capture-pane", "-p", "-t", session).Output()
