@@ -114,14 +114,14 @@ func placeOperator(ctx context.Context, kc *kube.Client, dep operators.Ref, poli
 	var affinity *corev1.NodeAffinity
 	var moved string
 	if policy == PlacementApart {
-		affinity = &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
-			NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchFields: []corev1.NodeSelectorRequirement{
-				{Key: "metadata.name", Operator: corev1.NodeSelectorOpNotIn, Values: nodes}}}}}}
+		hostnames, err := hostnamesOf(ctx, kc, nodes)
+		if err != nil {
+			return "", noop, err
+		}
+		affinity = apartAffinity(hostnames)
 		moved = "operator moved off " + strings.Join(nodes, "+")
 	} else {
-		affinity = &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
-			Weight: 100, Preference: corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{
-				{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: nodes[:1]}}}}}}
+		affinity = togetherAffinity(nodes[0])
 		moved = "operator moved onto " + nodes[0]
 	}
 	say(fmt.Sprintf("placement %s: %s (Deployment %s)", policy, moved, dep))
@@ -251,4 +251,39 @@ func nodeByAddress(ctx context.Context, kc *kube.Client, ip string) (string, err
 		}
 	}
 	return "", fmt.Errorf("no node has address %s", ip)
+}
+
+// hostnameLabel is the well-known node label the apart affinity selects on
+// (a node field selector takes one value only).
+const hostnameLabel = "kubernetes.io/hostname"
+
+// hostnamesOf reads the hostname label of each node (its name when absent).
+func hostnamesOf(ctx context.Context, kc *kube.Client, nodes []string) ([]string, error) {
+	var out []string
+	for _, n := range nodes {
+		node, err := kc.CS.CoreV1().Nodes().Get(ctx, n, metav1.GetOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("reading node %s: %w", n, err)
+		}
+		h := node.Labels[hostnameLabel]
+		if h == "" {
+			h = n
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+// apartAffinity keeps pods off the nodes with these hostnames (required).
+func apartAffinity(hostnames []string) *corev1.NodeAffinity {
+	return &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
+		NodeSelectorTerms: []corev1.NodeSelectorTerm{{MatchExpressions: []corev1.NodeSelectorRequirement{
+			{Key: hostnameLabel, Operator: corev1.NodeSelectorOpNotIn, Values: hostnames}}}}}}
+}
+
+// togetherAffinity prefers the node named node (one value: a field selector).
+func togetherAffinity(node string) *corev1.NodeAffinity {
+	return &corev1.NodeAffinity{PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+		Weight: 100, Preference: corev1.NodeSelectorTerm{MatchFields: []corev1.NodeSelectorRequirement{
+			{Key: "metadata.name", Operator: corev1.NodeSelectorOpIn, Values: []string{node}}}}}}}
 }

@@ -56,3 +56,22 @@ func TestPlacementSummary(t *testing.T) {
 		t.Errorf("an operator on another node is spared: %q", s)
 	}
 }
+
+// The API server takes one value only in a node field selector (measured:
+// "must be only one value when `operator` is 'In' or 'NotIn' for node
+// field selector" for a fault on two nodes): apart selects on the hostname
+// label, with every node hit; together prefers one node by name.
+func TestPlacementAffinities(t *testing.T) {
+	a := apartAffinity([]string{"w1", "w3"})
+	terms := a.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(terms) != 1 || len(terms[0].MatchFields) != 0 || len(terms[0].MatchExpressions) != 1 {
+		t.Fatalf("apart: %+v", terms)
+	}
+	if e := terms[0].MatchExpressions[0]; e.Key != "kubernetes.io/hostname" || e.Operator != "NotIn" || strings.Join(e.Values, ",") != "w1,w3" {
+		t.Fatalf("apart: %+v", e)
+	}
+	g := togetherAffinity("w2").PreferredDuringSchedulingIgnoredDuringExecution
+	if len(g) != 1 || len(g[0].Preference.MatchFields) != 1 || len(g[0].Preference.MatchFields[0].Values) != 1 {
+		t.Fatalf("together: %+v", g)
+	}
+}
