@@ -62,6 +62,7 @@ func TestBadInputWithoutServer(t *testing.T) {
 	wantBadInput(t, `CloudNativePG version "v1.27.1"`, "run", "--operator", "cnpg", "--operator-version", "v1.27.1", "--out", out)
 	wantBadInput(t, `unknown operator "x"`, "faults", "--operator", "x")
 	wantBadInput(t, `CloudNativePG version "2.0"`, "images", "cnpg", "--version", "2.0")
+	wantBadInput(t, `--namespace "db-1.25"`, "run", "--operator", "cnpg", "--namespace", "db-1.25", "--out", out)
 	wantBadInput(t, "--operator-placement", "run", "--operator", "cnpg", "--operator-placement", "near", "--out", out)
 	quick := filepath.Join("..", "..", "profiles", "quick-v1.yaml")
 	wantBadInput(t, "--profile FILE is required", "certify", "--operator", "cnpg", "--out", out)

@@ -21,6 +21,7 @@ import (
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 type gamedayFlags struct {
@@ -100,6 +101,9 @@ func runGameday(cmd *cobra.Command, f runFlags, g gamedayFlags) error {
 	}
 	if err := adapter.CheckVersion(f.version); err != nil {
 		return bad("--operator-version: %v", err)
+	}
+	if errs := validation.IsDNS1123Label(f.namespace); len(errs) > 0 {
+		return bad("--namespace %q: %s", f.namespace, strings.Join(errs, "; "))
 	}
 	if err := faults.CheckMode(f.replication); err != nil {
 		return bad("--replication: %v", err)

@@ -25,6 +25,7 @@ import (
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 type runFlags struct {
@@ -160,6 +161,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		}
 	}
 	f.storageClass = storageClassFor(chosen, f.storageClass)
+	if errs := validation.IsDNS1123Label(f.namespace); len(errs) > 0 {
+		return bad("--namespace %q: %s", f.namespace, strings.Join(errs, "; "))
+	}
 	if f.name != "" && len(modes) > 1 {
 		return bad("--cluster names one cluster; it cannot serve both replication modes")
 	}
