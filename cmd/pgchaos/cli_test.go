@@ -242,6 +242,7 @@ func TestFaultsListsExpectations(t *testing.T) {
 	}
 	var rows []struct {
 		Name     string            `json:"name"`
+		Scope    string            `json:"scope"`
 		Expected map[string]string `json:"expected"`
 	}
 	if err := json.Unmarshal([]byte(stdout), &rows); err != nil {
@@ -260,6 +261,16 @@ func TestFaultsListsExpectations(t *testing.T) {
 				t.Errorf("%s %s: expected %q, want %q", r.Name, mode, r.Expected[mode], want)
 			}
 		}
+	}
+	for _, r := range rows {
+		f, _ := faults.ByName(r.Name)
+		if r.Scope == "" || r.Scope != string(faults.InfoOf(f).Scope) {
+			t.Errorf("%s: scope %q in the listing, %q declared", r.Name, r.Scope, faults.InfoOf(f).Scope)
+		}
+	}
+	code, table, _ := runCLI(t, "faults", "--operator", "cnpg", "--kind-name", "no-such-kind-cluster")
+	if code != 0 || !strings.Contains(table, "SCOPE") || !strings.Contains(table, "node") {
+		t.Errorf("the table lacks the scope column:\n%s", table)
 	}
 	if !strings.Contains(rows[1].Expected[faults.Sync], "no failover") {
 		t.Errorf("%s: %q", rows[1].Name, rows[1].Expected[faults.Sync])

@@ -75,13 +75,13 @@ func newFaultsCmd() *cobra.Command {
 				}
 				return tw.Flush()
 			}
-			fmt.Fprintln(tw, "FAULT\tTARGET\tMECHANISM\tAVAILABLE")
+			fmt.Fprintln(tw, "FAULT\tTARGET\tSCOPE\tMECHANISM\tAVAILABLE")
 			for _, r := range rows {
 				av := "yes"
 				if !r.Available {
 					av = "no: " + r.Why
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Target, r.Mechanism, av)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", r.Name, r.Target, r.Scope, r.Mechanism, av)
 			}
 			return tw.Flush()
 		},
