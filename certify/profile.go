@@ -1,7 +1,6 @@
 package certify
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -9,11 +8,10 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
-	"sigs.k8s.io/yaml"
+	"github.com/pgchaos/pgchaos/internal/strictyaml"
 )
 
 // ProfileFormat is the "format" every profile file declares.
@@ -75,31 +73,8 @@ type Requirement struct {
 	AtMost *float64 `json:"at_most,omitempty"`
 }
 
-// Duration is a time.Duration written as "10s" in a profile.
-type Duration time.Duration
-
-// UnmarshalJSON reads "10s", "2m".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "" {
-		*d = 0
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", s, err)
-	}
-	if v < 0 {
-		return fmt.Errorf("duration %q is negative", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes "10s".
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Duration(d).String() + `"`), nil
-}
+// Duration is written as "30s".
+type Duration = strictyaml.Duration
 
 // Stats a figure requirement may use.
 var stats = []string{"max", "p50", "p95"}
@@ -126,12 +101,9 @@ func LoadProfile(path string) (*Profile, string, error) {
 // ParseProfile decodes and validates a profile. Unknown fields, unknown
 // faults, checks, modes and stats are errors.
 func ParseProfile(data []byte) (*Profile, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("empty")
-	}
 	var p Profile
-	if err := yaml.UnmarshalStrict(data, &p); err != nil {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+	if err := strictyaml.Unmarshal(data, &p); err != nil {
+		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err

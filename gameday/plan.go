@@ -1,7 +1,6 @@
 package gameday
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -10,7 +9,7 @@ import (
 	"time"
 
 	"github.com/pgchaos/pgchaos/faults"
-	"sigs.k8s.io/yaml"
+	"github.com/pgchaos/pgchaos/internal/strictyaml"
 )
 
 // PlanFormat is the "format" every game-day plan declares.
@@ -45,31 +44,8 @@ type Step struct {
 	Note    string   `json:"note,omitempty"`
 }
 
-// Duration is a time.Duration written as "30s" in a plan.
-type Duration time.Duration
-
-// UnmarshalJSON reads "30s", "2m".
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	s := strings.Trim(string(b), `"`)
-	if s == "" {
-		*d = 0
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration %q: %w", s, err)
-	}
-	if v < 0 {
-		return fmt.Errorf("duration %q is negative", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes "30s".
-func (d Duration) MarshalJSON() ([]byte, error) {
-	return []byte(`"` + time.Duration(d).String() + `"`), nil
-}
+// Duration is written as "30s".
+type Duration = strictyaml.Duration
 
 // LoadPlan reads and validates a plan file.
 func LoadPlan(path string) (*Plan, error) {
@@ -87,12 +63,9 @@ func LoadPlan(path string) (*Plan, error) {
 // ParsePlan decodes and validates a plan; unknown fields and faults are
 // errors.
 func ParsePlan(data []byte) (*Plan, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("empty")
-	}
 	var p Plan
-	if err := yaml.UnmarshalStrict(data, &p); err != nil {
-		return nil, fmt.Errorf("%s", strings.TrimPrefix(err.Error(), "error unmarshaling JSON: while decoding JSON: "))
+	if err := strictyaml.Unmarshal(data, &p); err != nil {
+		return nil, err
 	}
 	if err := p.Validate(); err != nil {
 		return nil, err
