@@ -76,11 +76,8 @@ func runCertify(cmd *cobra.Command, f runFlags, profilePath string) error {
 	if f.out == "" {
 		return bad("--out DIR is required")
 	}
-	if f.operator == "" {
-		return bad("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
-	}
-	if _, err := registry.ByName(f.operator); err != nil {
-		return bad("--operator: %v", err)
+	if _, err := chooseAdapter(&f); err != nil {
+		return bad("%v", err)
 	}
 	// What `pgchaos run`'s flags default to; the profile's plan replaces
 	// --scenario, --replication and --repeat.

@@ -89,18 +89,9 @@ func runGameday(cmd *cobra.Command, f runFlags, g gamedayFlags) error {
 	if err != nil {
 		return bad("%v", err)
 	}
-	if f.operator == "" {
-		return bad("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
-	}
-	adapter, err := registry.ByName(f.operator)
+	adapter, err := chooseAdapter(&f)
 	if err != nil {
-		return bad("--operator: %v", err)
-	}
-	if f.version == "" {
-		f.version = adapter.DefaultVersion()
-	}
-	if err := adapter.CheckVersion(f.version); err != nil {
-		return bad("--operator-version: %v", err)
+		return bad("%v", err)
 	}
 	if errs := validation.IsDNS1123Label(f.namespace); len(errs) > 0 {
 		return bad("--namespace %q: %s", f.namespace, strings.Join(errs, "; "))

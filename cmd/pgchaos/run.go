@@ -119,18 +119,9 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	ctx := cmd.Context()
 	p := newStepPrinter(cmd.ErrOrStderr())
 	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
-	if f.operator == "" {
-		return bad("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
-	}
-	adapter, err := registry.ByName(f.operator)
+	adapter, err := chooseAdapter(&f)
 	if err != nil {
-		return bad("--operator: %v", err)
-	}
-	if f.version == "" {
-		f.version = adapter.DefaultVersion()
-	}
-	if err := adapter.CheckVersion(f.version); err != nil {
-		return bad("--operator-version: %v", err)
+		return bad("%v", err)
 	}
 	if f.out == "" && !f.dryRun {
 		return bad("--out DIR is required")
@@ -626,4 +617,24 @@ func resolveTarget(cmd *cobra.Command, f *runFlags, adapter operators.Adapter, p
 		pull = corev1.PullIfNotPresent // a given image may be local to the nodes
 	}
 	return kc, onKind, pull, nil
+}
+
+// chooseAdapter finds f's --operator in the registry and settles its
+// version (the adapter's default when none is given); the error names
+// the flag at fault.
+func chooseAdapter(f *runFlags) (operators.Adapter, error) {
+	if f.operator == "" {
+		return nil, fmt.Errorf("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
+	}
+	a, err := registry.ByName(f.operator)
+	if err != nil {
+		return nil, fmt.Errorf("--operator: %w", err)
+	}
+	if f.version == "" {
+		f.version = a.DefaultVersion()
+	}
+	if err := a.CheckVersion(f.version); err != nil {
+		return nil, fmt.Errorf("--operator-version: %w", err)
+	}
+	return a, nil
 }
