@@ -10,7 +10,6 @@ import (
 
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/certify"
-	"github.com/pgchaos/pgchaos/clusters"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
@@ -42,17 +41,9 @@ input. 'pgchaos certify verify DIR' re-checks it.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&profilePath, "profile", "", "certification profile file (profiles/*.yaml)")
-	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(registry.Names(), ", "))
-	fl.StringVar(&f.version, "operator-version", "", "operator version (default: the adapter's)")
+	addTargetFlags(fl, &f)
 	fl.StringVar(&f.out, "out", "", "directory to create: the run and its certificate")
-	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
-	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
-	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
 	fl.StringVar(&f.namespace, "namespace", "pgchaos", "namespace of the Postgres clusters")
-	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
-	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind)")
-	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind)")
-	fl.StringVar(&f.agentImage, "agent-image", "", "node agent image (default: built from this binary and loaded on kind)")
 	fl.StringVar(&f.placement, "operator-placement", scenario.PlacementApart, "where the operator runs when a node fault strikes (see pgchaos run)")
 	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: one per trial, recorded in the certificate)")
 	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")

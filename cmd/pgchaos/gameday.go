@@ -11,12 +11,10 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/pgchaos/pgchaos/assert"
-	"github.com/pgchaos/pgchaos/clusters"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/gameday"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
@@ -58,12 +56,8 @@ create, the namespace must be labelled and faults beyond it allowed
 	fl.StringVar(&g.metricsAddr, "metrics-addr", "", "serve Prometheus metrics on this address (e.g. 127.0.0.1:9187)")
 	fl.BoolVar(&g.yes, "yes", false, "start without asking for confirmation")
 	fl.BoolVar(&g.noTUI, "no-tui", false, "plain lines even on a terminal")
-	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(registry.Names(), ", "))
-	fl.StringVar(&f.version, "operator-version", "", "operator version (default: the adapter's)")
+	addTargetFlags(fl, &f)
 	fl.StringVar(&f.out, "out", "", "directory to create: the game day's trial and report")
-	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "the team's cluster (default: the local kind cluster)")
-	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
-	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
 	fl.StringVar(&f.namespace, "namespace", "pgchaos-gameday", "namespace of the Postgres cluster (labelled pgchaos.io/allow-chaos=true outside kind)")
 	fl.StringVar(&f.name, "cluster", "pg-gameday", "Postgres cluster name")
 	fl.StringVar(&f.replication, "replication", "sync", "async or sync")
@@ -71,8 +65,6 @@ create, the namespace must be labelled and faults beyond it allowed
 	fl.IntVar(&f.clients, "clients", 4, "workload clients")
 	fl.Float64Var(&f.rate, "rate", 200, "total write attempts per second")
 	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: one is picked and recorded)")
-	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
-	fl.StringVar(&f.allowScope, "allow-scope", "", "on a cluster pgchaos did not create: node, operator, agent (see run)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "show the plan and what each fault would touch, then exit")
 	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster afterwards")
 	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
@@ -133,7 +125,7 @@ func runGameday(cmd *cobra.Command, f runFlags, g gamedayFlags) error {
 	if onKind {
 		kindName = f.kindName
 	}
-	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, chosen: chosen, say: p.line, operator: adapter.Deployment()})
+	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, image: f.agentImage, chosen: chosen, say: p.line, operator: adapter.Deployment()})
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
 		defer cancel()

@@ -24,6 +24,7 @@ import (
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 )
@@ -69,12 +70,8 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runTrial(cmd, f) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(registry.Names(), ", ")+" (see pgchaos operators)")
-	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
-	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
-	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
+	addTargetFlags(fl, &f)
 	fl.StringVar(&f.scenario, "scenario", "default", "faults to inject, comma-separated; default (one of each pod and process family) or all (every fault available here; see pgchaos faults): "+strings.Join(faultNames(), ", "))
-	fl.StringVar(&f.agentImage, "agent-image", "", "node agent image (default: built from this binary and loaded on kind)")
 	fl.StringVar(&f.replication, "replication", "both", "async, sync (quorum ANY 1), or both (a cluster each, async first)")
 	fl.StringVar(&f.namespace, "namespace", "pgchaos", "namespace of the Postgres cluster")
 	fl.StringVar(&f.name, "cluster", "", "Postgres cluster name (default pg-async / pg-sync)")
@@ -82,12 +79,8 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.StringVar(&f.storageSize, "storage", "1Gi", "volume size per instance")
 	fl.StringVar(&f.storageClass, "storage-class", "", "storage class of the volumes (default: pgchaos-iofs when a storage fault is chosen, else the cluster's default)")
 	fl.StringVar(&f.out, "out", "", "trial directory to create")
-	fl.StringVar(&f.version, "operator-version", "", "operator version (default: the adapter's, see pgchaos operators)")
-	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
-	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")
 	fl.StringVar(&f.manifest, "operator-manifest", "", "install from this release manifest file (default: the one in the operator's Go module, through the Go toolchain)")
 	fl.BoolVar(&f.upstream, "upstream-images", false, "use the upstream images even on kind (needs a registry)")
-	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
 	fl.IntVar(&f.clients, "clients", 4, "workload clients")
 	fl.Float64Var(&f.rate, "rate", 200, "total write attempts per second (0: unlimited)")
 	fl.Int64Var(&f.seed, "seed", 0, "random seed (0: pick one per trial and print it; N: trial i uses N+i-1)")
@@ -101,7 +94,6 @@ are built offline and loaded into the nodes unless --upstream-images.`,
 	fl.BoolVar(&f.inCluster, "in-cluster", false, "run from a pod of the target cluster: its service account, ClusterIP Services reached by DNS (no kind, no image build)")
 	fl.BoolVar(&f.skipInstall, "skip-install", false, "the operator is installed already")
 	fl.StringVar(&f.placement, "operator-placement", scenario.PlacementApart, "where the operator runs when a node fault strikes: apart (moved off the nodes the fault hits, so operators are compared on the same fault), together (put on the primary's node on purpose), as-scheduled")
-	fl.StringVar(&f.allowScope, "allow-scope", "", "on a cluster pgchaos did not create, allow faults beyond the Postgres cluster's pods: node (node faults, on nodes labelled pgchaos.io/allow-chaos=true), operator (operator outages), agent (the privileged node agent); comma-separated")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what each fault would touch (its scope, the nodes and other namespaces' pods it may hit, the operator's other clusters, the node agent) and exit; nothing is applied")
 	fl.BoolVar(&f.keep, "keep", false, "keep the Postgres cluster and the NodePort Services afterwards")
 	return cmd
@@ -637,4 +629,21 @@ func chooseAdapter(f *runFlags) (operators.Adapter, error) {
 		return nil, fmt.Errorf("--operator-version: %w", err)
 	}
 	return a, nil
+}
+
+// addTargetFlags defines the flags run, certify and gameday share: the
+// operator and its version and images, the target cluster, the image
+// cache, the node agent's image, and the scopes allowed on a cluster
+// pgchaos did not create.
+func addTargetFlags(fl *pflag.FlagSet, f *runFlags) {
+	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(registry.Names(), ", ")+" (see pgchaos operators)")
+	fl.StringVar(&f.version, "operator-version", "", "operator version (default: the adapter's, see pgchaos operators)")
+	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
+	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")
+	fl.StringVar(&f.kubeconfig, "kubeconfig", "", "target an existing cluster through this kubeconfig (default: the local kind cluster)")
+	fl.StringVar(&f.kubeContext, "context", "", "kubeconfig context")
+	fl.StringVar(&f.kindName, "kind-name", clusters.DefaultKindName, "kind cluster to use (created if absent)")
+	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
+	fl.StringVar(&f.agentImage, "agent-image", "", "node agent image (default: built from this binary and loaded on kind)")
+	fl.StringVar(&f.allowScope, "allow-scope", "", "on a cluster pgchaos did not create, allow faults beyond the Postgres cluster's pods: node (node faults, on nodes labelled pgchaos.io/allow-chaos=true), operator (operator outages), agent (the privileged node agent); comma-separated")
 }
