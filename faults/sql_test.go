@@ -7,30 +7,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgchaos/pgchaos/internal/bedcluster"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 	"github.com/pgchaos/pgchaos/operators"
 )
-
-// bedCluster is a real local testbed seen as an operator's cluster: the
-// instances and roles of its servers (no Kubernetes behind it).
-type bedCluster struct {
-	operators.Cluster
-	tb *pgtestbed.Cluster
-}
-
-func (b bedCluster) Ref() operators.Ref { return operators.Ref{Namespace: "loopback", Name: "testbed"} }
-
-func (b bedCluster) Instances(context.Context) ([]operators.Instance, error) {
-	var out []operators.Instance
-	for i, in := range b.tb.Instances {
-		role := operators.RoleReplica
-		if i == 0 {
-			role = operators.RolePrimary
-		}
-		out = append(out, operators.Instance{Name: in.Name, Pod: in.Name, Node: "n" + in.Name, Role: role, Ready: true})
-	}
-	return out, nil
-}
 
 // Faults ask PostgreSQL through the superuser DSN: the synchronous
 // standbys a real primary counts (quorum commit over two replicas), a
@@ -47,7 +27,7 @@ func TestQueryThroughSuperuserDSN(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tb.Close()
-	env := Env{Cluster: bedCluster{tb: tb}, Superuser: map[string]string{}, Rand: rand.New(rand.NewPCG(3, 3))}
+	env := Env{Cluster: bedcluster.Cluster{TB: tb}, Superuser: map[string]string{}, Rand: rand.New(rand.NewPCG(3, 3))}
 	for _, in := range tb.Instances {
 		env.Superuser[in.Name] = tb.DSN(in)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/internal/bedcluster"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 	"github.com/pgchaos/pgchaos/monitor"
 	"github.com/pgchaos/pgchaos/operators"
@@ -60,26 +61,6 @@ steps:
 			t.Errorf("%q -> %q: want an error about %q, got %v", edit[0], edit[1], want, err)
 		}
 	}
-}
-
-// bed presents a local testbed as an operator's cluster.
-type bed struct {
-	operators.Cluster
-	tb *pgtestbed.Cluster
-}
-
-func (b bed) Ref() operators.Ref                  { return operators.Ref{Namespace: "local", Name: "testbed"} }
-func (b bed) WaitReady(ctx context.Context) error { return nil }
-func (b bed) Instances(context.Context) ([]operators.Instance, error) {
-	var out []operators.Instance
-	for i, in := range b.tb.Instances {
-		r := operators.RoleReplica
-		if i == 0 {
-			r = operators.RolePrimary
-		}
-		out = append(out, operators.Instance{Name: in.Name, Pod: in.Name, Role: r, Ready: true})
-	}
-	return out, nil
 }
 
 // primaryOutage stops the testbed's primary (immediate) and starts it
@@ -145,7 +126,7 @@ func TestGameDayOnRealServers(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		close(cont)
 	}()
-	out, err := Run(context.Background(), Options{Plan: plan, Spec: spec, Cluster: bed{tb: tb}, Final: final,
+	out, err := Run(context.Background(), Options{Plan: plan, Spec: spec, Cluster: bedcluster.Cluster{TB: tb}, Final: final,
 		Control:  Control{Continue: cont, Notes: notes},
 		Live:     func(s Snapshot) { mu.Lock(); snaps = append(snaps, s); mu.Unlock() },
 		Lookup:   func(string) (faults.Fault, error) { return primaryOutage{tb}, nil },
@@ -210,7 +191,7 @@ func TestGameDayAbort(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(3 * time.Second); cancel() }()
 	start := time.Now()
-	out, err := Run(ctx, Options{Plan: plan, Spec: spec, Cluster: bed{tb: tb}, Final: final,
+	out, err := Run(ctx, Options{Plan: plan, Spec: spec, Cluster: bedcluster.Cluster{TB: tb}, Final: final,
 		Lookup: func(string) (faults.Fault, error) { return primaryOutage{tb}, nil }})
 	if err != nil {
 		t.Fatal(err)

@@ -11,35 +11,13 @@ import (
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/faults"
 	"github.com/pgchaos/pgchaos/history"
+	"github.com/pgchaos/pgchaos/internal/bedcluster"
 	"github.com/pgchaos/pgchaos/internal/pgtestbed"
 	"github.com/pgchaos/pgchaos/monitor"
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
 )
-
-// bedCluster presents a local testbed as an operator's cluster.
-type bedCluster struct{ tb *pgtestbed.Cluster }
-
-func (b bedCluster) Ref() operators.Ref                  { return operators.Ref{Namespace: "local", Name: "testbed"} }
-func (b bedCluster) WaitReady(ctx context.Context) error { return nil }
-func (b bedCluster) Instances(ctx context.Context) ([]operators.Instance, error) {
-	var out []operators.Instance
-	for i, in := range b.tb.Instances {
-		r := operators.RoleReplica
-		if i == 0 {
-			r = operators.RolePrimary
-		}
-		out = append(out, operators.Instance{Name: in.Name, Pod: in.Name, Role: r, Ready: true})
-	}
-	return out, nil
-}
-func (b bedCluster) ReadWrite(ctx context.Context) (operators.Endpoint, error) {
-	return operators.Endpoint{}, nil
-}
-func (b bedCluster) Credentials(ctx context.Context, a operators.Access) (operators.Credentials, error) {
-	return operators.Credentials{}, nil
-}
 
 // markFault only records its window: the schedule is what is under test.
 type markFault struct{ recovered *int }
@@ -77,7 +55,7 @@ func TestRunFaultedSchedule(t *testing.T) {
 	out, err := scenario.RunFaulted(ctx, scenario.Plan{
 		Spec: scenario.Spec{Out: dir, Seed: 7, Monitor: targets,
 			Workload: workload.Config{DSN: tb.MultiHostDSN(), Clients: 2, Rate: 200}},
-		Cluster: bedCluster{tb}, Fault: markFault{&recovered}, Final: final,
+		Cluster: bedcluster.Cluster{TB: tb}, Fault: markFault{&recovered}, Final: final,
 		Schedule: scenario.Schedule{WarmUp: time.Second, Hold: 500 * time.Millisecond, ReadyTimeout: time.Minute,
 			CoolDown: time.Second, FinalTimeout: 30 * time.Second},
 		Progress: func(s string) { lines = append(lines, s) },
@@ -189,7 +167,7 @@ func TestRunFaultedWaitsForReplication(t *testing.T) {
 	out, err := scenario.RunFaulted(ctx, scenario.Plan{
 		Spec: scenario.Spec{Out: dir, Seed: 7, Monitor: targets,
 			Workload: workload.Config{DSN: tb.MultiHostDSN(), Clients: 2, Rate: 200}},
-		Cluster: bedCluster{tb}, Fault: f, Final: final,
+		Cluster: bedcluster.Cluster{TB: tb}, Fault: f, Final: final,
 		Schedule: scenario.Schedule{WarmUp: time.Second, Hold: 500 * time.Millisecond, ReadyTimeout: time.Minute,
 			CoolDown: time.Second, FinalTimeout: 30 * time.Second, ReplicationBudget: budget},
 		Progress: func(s string) { lines = append(lines, s) },
