@@ -235,36 +235,24 @@ func runFault(ctx context.Context, tr *scenario.Trial, env faults.Env, c operato
 		return false, fmt.Errorf("fault %s: %w", f.Name(), err)
 	}
 	detail := f.Describe(target)
-	if _, err := tr.Faults.Injected(f.Name(), target.Name(), detail); err != nil {
-		return false, err
-	}
 	say(fmt.Sprintf("inject %s: %s (hold %s)", f.Name(), detail, hold))
 	lv.setFault(f.Name()+" on "+target.Name(), time.Now().Add(hold))
 	defer lv.setFault("", time.Time{})
-	var once sync.Once
-	var recoverErr error
-	recov := faults.Recover(func(context.Context) error { return nil })
-	doRecover := func() error {
-		once.Do(func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			recoverErr = recov(rctx)
-			if recoverErr == nil {
-				_, recoverErr = tr.Faults.Recovered(f.Name())
-				say("reverted " + f.Name())
-			}
-		})
-		return recoverErr
+	applied, err := scenario.Apply(ctx, tr.Faults, f, env, target, detail)
+	reverted := false
+	revert := func() error {
+		rerr := applied.Revert()
+		if rerr == nil && applied != nil && !reverted {
+			reverted = true
+			say("reverted " + f.Name())
+		}
+		return rerr
 	}
 	defer func() {
-		if rerr := doRecover(); err == nil && rerr != nil {
+		if rerr := revert(); err == nil && rerr != nil {
 			err = fmt.Errorf("reverting %s: %w", f.Name(), rerr)
 		}
 	}()
-	r, err := f.Inject(ctx, env, target)
-	if r != nil {
-		recov = r
-	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return true, nil
@@ -274,7 +262,7 @@ func runFault(ctx context.Context, tr *scenario.Trial, env faults.Env, c operato
 	if !scenario.Sleep(ctx, hold) {
 		return true, nil
 	}
-	if err := doRecover(); err != nil {
+	if err := revert(); err != nil {
 		return false, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, ready)

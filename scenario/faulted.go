@@ -200,35 +200,16 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 	}
 	say("placement: " + out.Placement.Summary())
 	detail := p.Fault.Describe(target)
-	at, err := tr.Faults.Injected(p.Fault.Name(), target.Name(), detail)
-	if err != nil {
-		return out, err
-	}
-	out.Injected = at
 	say(fmt.Sprintf("inject %s: %s", p.Fault.Name(), detail))
-	var once sync.Once
-	var recoverErr error
-	recov := faults.Recover(func(context.Context) error { return nil })
-	doRecover := func() error {
-		once.Do(func() {
-			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
-			defer cancel()
-			recoverErr = recov(rctx)
-			if recoverErr == nil {
-				_, recoverErr = tr.Faults.Recovered(p.Fault.Name())
-			}
-		})
-		return recoverErr
-	}
-	defer func() {
-		if rerr := doRecover(); err == nil && rerr != nil {
-			err = fmt.Errorf("recovering %s: %w", p.Fault.Name(), rerr)
-		}
-	}()
 	env.Note = func(kind, detail string) { _, _ = tr.Faults.Event(kind, detail) }
-	r, err := p.Fault.Inject(ctx, env, target)
-	if r != nil {
-		recov = r
+	applied, err := Apply(ctx, tr.Faults, p.Fault, env, target, detail)
+	if applied != nil {
+		out.Injected = applied.At
+		defer func() {
+			if rerr := applied.Revert(); err == nil && rerr != nil {
+				err = fmt.Errorf("recovering %s: %w", p.Fault.Name(), rerr)
+			}
+		}()
 	}
 	if err != nil {
 		return out, err
@@ -238,7 +219,7 @@ func RunFaulted(ctx context.Context, p Plan) (out Outcome, err error) {
 		return out, ctx.Err()
 	}
 	say("recover")
-	if err := doRecover(); err != nil {
+	if err := applied.Revert(); err != nil {
 		return out, fmt.Errorf("recovering %s: %w", p.Fault.Name(), err)
 	}
 	rctx, cancel := context.WithTimeout(ctx, p.Schedule.ReadyTimeout)
