@@ -33,19 +33,7 @@ var _ = Describe("pgchaos keeps to its blast radius on a foreign cluster", Label
 	var kubeconfig, opImage, pgImage string
 	const labelled, unlabelled = "pgchaos-foreign", "pgchaos-foreign-unlabelled"
 	BeforeAll(func(ctx SpecContext) {
-		var err error
-		env, err = suites.EnvFromOS(suites.Getenv)
-		Expect(err).NotTo(HaveOccurred())
-		if !env.Enabled {
-			Skip("end-to-end suite: set PGCHAOS_E2E=1 (and create the kind cluster first)")
-		}
-		if !env.OnKind() {
-			Skip("the blast-radius specs treat the local kind cluster as foreign")
-		}
-		kubeconfig = filepath.Join(os.Getenv("HOME"), ".kube", "pgchaos-"+env.KindName+".kubeconfig")
-		kc, err = kube.New(kubeconfig, "")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(pgchaosBinary()).To(BeAnExistingFile(), "build it first: make build")
+		env, kc, kubeconfig = kindCLITarget("the blast-radius specs treat the local kind cluster as foreign")
 		a, err := registry.ByName(leftoversOperator)
 		Expect(err).NotTo(HaveOccurred())
 		imgs, err := a.BuildImages(ctx, operators.ImageOptions{CacheDir: env.CacheDir})

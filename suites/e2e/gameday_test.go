@@ -23,15 +23,8 @@ import (
 // and its report written.
 var _ = Describe("pgchaos gameday in a terminal", Label(suites.OperatorLabel(leftoversOperator), suites.LabelGameday), Ordered, func() {
 	It("runs a plan, takes a note and a key, and aborts cleanly", func(ctx SpecContext) {
-		env, err := suites.EnvFromOS(suites.Getenv)
-		Expect(err).NotTo(HaveOccurred())
-		if !env.Enabled {
-			Skip("end-to-end suite: set PGCHAOS_E2E=1 (and create the kind cluster first)")
-		}
-		if !env.OnKind() {
-			Skip("the game-day spec runs on the local kind cluster")
-		}
-		_, err = exec.LookPath("tmux")
+		env, _, _ := kindCLITarget("the game-day spec runs on the local kind cluster")
+		_, err := exec.LookPath("tmux")
 		Expect(err).NotTo(HaveOccurred(), "tmux is needed (ci/install-deps.sh installs it)")
 		dir := env.SpecDir("gameday")
 		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())

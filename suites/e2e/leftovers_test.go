@@ -41,19 +41,7 @@ var _ = Describe("pgchaos leaves no chaos behind", Label(suites.OperatorLabel(le
 	var env suites.Env
 	var kc *kube.Client
 	BeforeAll(func(ctx SpecContext) {
-		var err error
-		env, err = suites.EnvFromOS(suites.Getenv)
-		Expect(err).NotTo(HaveOccurred())
-		if !env.Enabled {
-			Skip("end-to-end suite: set PGCHAOS_E2E=1 (and create the kind cluster first)")
-		}
-		if !env.OnKind() {
-			Skip("the leftovers specs drive `pgchaos run` against the local kind cluster")
-		}
-		kubeconfig := filepath.Join(os.Getenv("HOME"), ".kube", "pgchaos-"+env.KindName+".kubeconfig")
-		kc, err = kube.New(kubeconfig, "")
-		Expect(err).NotTo(HaveOccurred())
-		Expect(pgchaosBinary()).To(BeAnExistingFile(), "build it first: make build")
+		env, kc, _ = kindCLITarget("the leftovers specs drive `pgchaos run` against the local kind cluster")
 	})
 
 	// start runs pgchaos run with primary-isolate held for hold, and waits
@@ -202,4 +190,25 @@ func expectRunClean(ctx context.Context, kc *kube.Client, runID, namespace strin
 	for _, n := range nodes.Items {
 		Expect(n.Spec.Unschedulable).To(BeFalse(), "node %s left cordoned", n.Name)
 	}
+}
+
+// kindCLITarget is what the specs that drive the pgchaos binary against the
+// local kind cluster need: the suite's environment, a client and the
+// kubeconfig of that cluster. It skips the spec without PGCHAOS_E2E=1 or
+// when the target is not the local kind cluster (why says what needs it).
+func kindCLITarget(why string) (suites.Env, *kube.Client, string) {
+	GinkgoHelper()
+	env, err := suites.EnvFromOS(suites.Getenv)
+	Expect(err).NotTo(HaveOccurred())
+	if !env.Enabled {
+		Skip("end-to-end suite: set PGCHAOS_E2E=1 (and create the kind cluster first)")
+	}
+	if !env.OnKind() {
+		Skip(why)
+	}
+	kubeconfig := filepath.Join(os.Getenv("HOME"), ".kube", "pgchaos-"+env.KindName+".kubeconfig")
+	kc, err := kube.New(kubeconfig, "")
+	Expect(err).NotTo(HaveOccurred())
+	Expect(pgchaosBinary()).To(BeAnExistingFile(), "build it first: make build")
+	return env, kc, kubeconfig
 }
