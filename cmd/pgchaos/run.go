@@ -184,7 +184,6 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if onKind {
 		kindName = f.kindName
 	}
-	fenvForeign := !onKind
 	fenv, uninstall, err := prepareFaults(ctx, faultEnvOptions{kc: kc, runID: runID, kind: kindName, image: f.agentImage, chosen: chosen, say: p.line, operator: adapter.Deployment()})
 	defer func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
@@ -194,7 +193,7 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 	if err != nil {
 		return bad("%v", err)
 	}
-	fenv.Foreign = fenvForeign
+	fenv.Foreign = !onKind
 	worst := history.Pass
 	for mi, mode := range modes {
 		name := f.name
@@ -505,23 +504,12 @@ func runDryRun(cmd *cobra.Command, f runFlags, adapter operators.Adapter, chosen
 	ctx := cmd.Context()
 	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
 	w := cmd.OutOrStdout()
-	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
-	if onKind {
-		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName})
-		st, err := k.Status(ctx)
-		if err != nil {
-			return bad("%v", err)
-		}
-		if !st.Exists {
-			return dryRun(ctx, w, nil, adapter, f.namespace, chosen, false)
-		}
-		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
-			return bad("%v", err)
-		}
-	}
-	kc, err := kube.New(kubeconfig, f.kubeContext)
+	kc, onKind, err := connectTarget(cmd, f, nil)
 	if err != nil {
-		return bad("%v", err)
+		return err
+	}
+	if kc == nil {
+		return dryRun(ctx, w, nil, adapter, f.namespace, chosen, false)
 	}
 	if onKind {
 		fmt.Fprintf(w, "target: kind cluster %s, created by pgchaos: every scope allowed\n", f.kindName)
@@ -551,31 +539,9 @@ func resolveTarget(cmd *cobra.Command, f *runFlags, adapter operators.Adapter, p
 	allowed []faults.Scope) (*kube.Client, bool, corev1.PullPolicy, error) {
 	ctx := cmd.Context()
 	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
-	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
-	if onKind {
-		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: p.line})
-		st, err := k.Status(ctx)
-		if err != nil {
-			return nil, false, "", bad("%v", err)
-		}
-		if !st.Exists {
-			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
-			img, err := buildNodeImage(cmd, f.cacheDir)
-			if err != nil {
-				return nil, false, "", err
-			}
-			k = clusters.NewKind(clusters.KindOptions{Name: f.kindName, NodeImage: img, Progress: p.line})
-			if err := k.Create(ctx); err != nil {
-				return nil, false, "", bad("%v", err)
-			}
-		}
-		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
-			return nil, false, "", bad("%v", err)
-		}
-	}
-	kc, err := kube.New(kubeconfig, f.kubeContext)
+	kc, onKind, err := connectTarget(cmd, *f, p)
 	if err != nil {
-		return nil, false, "", bad("%v", err)
+		return nil, false, "", err
 	}
 	if !onKind {
 		if err := operators.CheckChaosAllowed(ctx, kc, f.namespace); err != nil {
@@ -646,4 +612,47 @@ func addTargetFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringVar(&f.cacheDir, "cache", "/var/cache/pgchaos", "cache directory for image builds")
 	fl.StringVar(&f.agentImage, "agent-image", "", "node agent image (default: built from this binary and loaded on kind)")
 	fl.StringVar(&f.allowScope, "allow-scope", "", "on a cluster pgchaos did not create, allow faults beyond the Postgres cluster's pods: node (node faults, on nodes labelled pgchaos.io/allow-chaos=true), operator (operator outages), agent (the privileged node agent); comma-separated")
+}
+
+// connectTarget connects to the target: the kubeconfig's cluster, or the
+// local kind cluster. With a step printer p the kind cluster is created if
+// absent (its node image built offline or cached); without one (a dry run)
+// an absent kind cluster gives a nil client and no error.
+func connectTarget(cmd *cobra.Command, f runFlags, p *stepPrinter) (*kube.Client, bool, error) {
+	ctx := cmd.Context()
+	bad := func(format string, a ...any) error { return usageErr("run: "+format, a...) }
+	kubeconfig, onKind := f.kubeconfig, f.kubeconfig == "" && !f.inCluster
+	if onKind {
+		say := func(string) {}
+		if p != nil {
+			say = p.line
+		}
+		k := clusters.NewKind(clusters.KindOptions{Name: f.kindName, Progress: say})
+		st, err := k.Status(ctx)
+		if err != nil {
+			return nil, onKind, bad("%v", err)
+		}
+		if !st.Exists {
+			if p == nil {
+				return nil, onKind, nil
+			}
+			p.line(fmt.Sprintf("kind cluster %s absent: creating it (node image built offline or cached)", f.kindName))
+			img, err := buildNodeImage(cmd, f.cacheDir)
+			if err != nil {
+				return nil, onKind, err
+			}
+			k = clusters.NewKind(clusters.KindOptions{Name: f.kindName, NodeImage: img, Progress: p.line})
+			if err := k.Create(ctx); err != nil {
+				return nil, onKind, bad("%v", err)
+			}
+		}
+		if kubeconfig, err = k.KubeConfig(ctx); err != nil {
+			return nil, onKind, bad("%v", err)
+		}
+	}
+	kc, err := kube.New(kubeconfig, f.kubeContext)
+	if err != nil {
+		return nil, onKind, bad("%v", err)
+	}
+	return kc, onKind, nil
 }
