@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/pgchaos/pgchaos/history"
@@ -116,7 +117,7 @@ func Build(dir string, p *Profile, profilePath string, profileText []byte, res *
 	ran := map[[2]string]int{}
 	for _, r := range res.Trials {
 		rel, err := filepath.Rel(dir, r.Dir)
-		if err != nil || rel == ".." || filepath.IsAbs(rel) || len(rel) > 2 && rel[:3] == "../" {
+		if err != nil || !inside(rel) {
 			return nil, fmt.Errorf("trial %s is not inside %s", r.Dir, dir)
 		}
 		files, err := HashFiles(r.Dir)
@@ -213,4 +214,11 @@ func sortedFiles(m map[string]string) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// inside reports whether rel, a path relative to a certificate's
+// directory, stays inside it.
+func inside(rel string) bool {
+	rel = filepath.Clean(rel)
+	return !filepath.IsAbs(rel) && rel != ".." && !strings.HasPrefix(rel, "../")
 }

@@ -326,3 +326,11 @@ requirements:
 		}
 	}
 }
+
+func TestInside(t *testing.T) {
+	for rel, want := range map[string]bool{"sync-a": true, "a/../b": true, "..": false, "../x": false, "a/../../x": false, "/abs": false, "..x": true} {
+		if got := inside(rel); got != want {
+			t.Errorf("inside(%q) = %v", rel, got)
+		}
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path/filepath"
-	"strings"
 
 	"github.com/pgchaos/pgchaos/assert"
 	"github.com/pgchaos/pgchaos/history"
@@ -55,7 +54,7 @@ func Verify(dir string, expect Expecter) (*Verification, error) {
 	}
 	rejudged := make([]Trial, 0, len(c.Trials))
 	for _, t := range c.Trials {
-		if strings.HasPrefix(filepath.Clean(t.Dir), "..") || filepath.IsAbs(t.Dir) {
+		if !inside(t.Dir) {
 			bad("trial %s is outside the certificate's directory", t.Dir)
 			continue
 		}
