@@ -252,9 +252,23 @@ func (c *Cluster) ready(ctx context.Context) (bool, string, error) {
 	return false, "service " + c.cfg.ReadWriteService + " does not route to " + p.Pod + " yet", nil
 }
 
+// DeleteGrace is how long DeleteResource leaves the operator to remove a
+// deleted cluster's pods before it removes them itself.
+const DeleteGrace = 90 * time.Second
+
 // DeleteResource deletes the operator's resource of a cluster (gvk, named
 // like the cluster) and waits until the cluster's instance pods are gone.
+// The operator has DeleteGrace to remove them; then DeleteResource deletes
+// what still holds them itself: their StatefulSets, and the pods with a
+// 1 s grace period. Tearing down is not a trial: an operator that tears
+// down slowly (Zalando's deletes pods one at a time and waits for each,
+// which the pods' 5 min grace period can stretch past any budget) must
+// not make teardown fail.
 func (c *Cluster) DeleteResource(ctx context.Context, gvk schema.GroupVersionKind) error {
+	return c.deleteResource(ctx, gvk, DeleteGrace)
+}
+
+func (c *Cluster) deleteResource(ctx context.Context, gvk schema.GroupVersionKind, grace time.Duration) error {
 	ref := c.cfg.Ref
 	ri, err := c.kc.Resource(gvk, ref.Namespace)
 	if err != nil {
@@ -264,13 +278,62 @@ func (c *Cluster) DeleteResource(ctx context.Context, gvk schema.GroupVersionKin
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting cluster %s: %w", ref, err)
 	}
-	return kube.Poll(ctx, time.Second, "pods of "+ref.String()+" gone", func(ctx context.Context) (bool, string, error) {
-		ins, err := c.Instances(ctx)
+	return c.awaitPodsGone(ctx, grace)
+}
+
+// awaitPodsGone waits until no instance pod is left, removing them itself
+// when the operator has not within grace.
+func (c *Cluster) awaitPodsGone(ctx context.Context, grace time.Duration) error {
+	ref := c.cfg.Ref
+	what := "pods of " + ref.String() + " gone"
+	gone := func(ctx context.Context) (bool, string, error) {
+		pods, err := c.kc.CS.CoreV1().Pods(ref.Namespace).List(ctx, metav1.ListOptions{LabelSelector: c.inst.String()})
 		if err != nil {
 			return false, err.Error(), nil
 		}
-		return len(ins) == 0, fmt.Sprintf("%d instance pods left", len(ins)), nil
-	})
+		return len(pods.Items) == 0, fmt.Sprintf("%d instance pods left", len(pods.Items)), nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, grace)
+	err := kube.Poll(wctx, time.Second, what, gone)
+	cancel()
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if err := c.removePods(ctx); err != nil {
+		return fmt.Errorf("deleting cluster %s: the operator left its pods for %s, and removing them failed: %w", ref, grace, err)
+	}
+	return kube.Poll(ctx, time.Second, what, gone)
+}
+
+// removePods deletes the StatefulSets that own the cluster's instance pods
+// (so nothing recreates them) and the pods, with a 1 s grace period.
+func (c *Cluster) removePods(ctx context.Context) error {
+	ns := c.cfg.Ref.Namespace
+	pods, err := c.kc.CS.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: c.inst.String()})
+	if err != nil {
+		return fmt.Errorf("listing instances of %s: %w", c.cfg.Ref, err)
+	}
+	var errs []error
+	sets := map[string]bool{}
+	for _, p := range pods.Items {
+		for _, o := range p.OwnerReferences {
+			if o.Kind == "StatefulSet" && !sets[o.Name] {
+				sets[o.Name] = true
+				err := c.kc.CS.AppsV1().StatefulSets(ns).Delete(ctx, o.Name, metav1.DeleteOptions{})
+				if err != nil && !apierrors.IsNotFound(err) {
+					errs = append(errs, fmt.Errorf("statefulset %s/%s: %w", ns, o.Name, err))
+				}
+			}
+		}
+	}
+	one := int64(1)
+	for _, p := range pods.Items {
+		err := c.kc.CS.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &one})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("pod %s/%s: %w", ns, p.Name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Resources converts container resources for an operator's resource

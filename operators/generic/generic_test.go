@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
@@ -250,5 +253,85 @@ func TestExposeSelectorlessService(t *testing.T) {
 	}
 	if _, err := cs.CoreV1().Services("db").Get(ctx, "pg-rw", metav1.GetOptions{}); err != nil {
 		t.Fatalf("the operator's Service was deleted: %v", err)
+	}
+}
+
+// stsPod is a StatefulSet's pod, the way Zalando's operator runs them.
+func stsPod(name string) *corev1.Pod {
+	p := cnpgPod(name, "replica", true)
+	p.OwnerReferences = []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "StatefulSet", Name: "pg", UID: "u1"}}
+	return p
+}
+
+// An operator that leaves its pods after the cluster's resource is gone:
+// teardown removes the StatefulSet and the pods itself, with a short grace.
+func TestAwaitPodsGoneRemovesWhatTheOperatorLeft(t *testing.T) {
+	sts := &appsv1.StatefulSet{ObjectMeta: metav1.ObjectMeta{Name: "pg", Namespace: "db"}}
+	cs := fake.NewSimpleClientset(stsPod("pg-1"), stsPod("pg-2"), sts)
+	c, err := New(kube.NewFake(cs, nil), cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.awaitPodsGone(ctx, 1500*time.Millisecond); err != nil {
+		t.Fatalf("awaitPodsGone: %v", err)
+	}
+	var stsDeleted bool
+	var podGraces []int64
+	for _, a := range cs.Actions() {
+		d, ok := a.(k8stesting.DeleteAction)
+		if !ok {
+			continue
+		}
+		switch a.GetResource().Resource {
+		case "statefulsets":
+			stsDeleted = stsDeleted || d.GetName() == "pg"
+		case "pods":
+			g := d.GetDeleteOptions().GracePeriodSeconds
+			if g == nil {
+				t.Fatalf("pod %s deleted without a grace period", d.GetName())
+			}
+			podGraces = append(podGraces, *g)
+		}
+	}
+	if !stsDeleted {
+		t.Error("the StatefulSet that owns the pods was not deleted: it would recreate them")
+	}
+	if len(podGraces) != 2 || podGraces[0] != 1 || podGraces[1] != 1 {
+		t.Errorf("pod deletions' grace periods = %v, want [1 1]", podGraces)
+	}
+}
+
+// An operator that removes its pods in time is left alone: nothing is
+// deleted by teardown, though the pods were there when it began.
+func TestAwaitPodsGoneLeavesAPromptOperatorAlone(t *testing.T) {
+	cs := fake.NewSimpleClientset(stsPod("pg-1"))
+	c, err := New(kube.NewFake(cs, nil), cnpgConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(300 * time.Millisecond)
+		_ = cs.CoreV1().Pods("db").Delete(context.Background(), "pg-1", metav1.DeleteOptions{})
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.awaitPodsGone(ctx, time.Minute); err != nil {
+		t.Fatalf("awaitPodsGone: %v", err)
+	}
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "delete" && a.GetResource().Resource == "statefulsets" {
+			t.Error("teardown deleted the StatefulSet though the operator removed its pods in time")
+		}
+	}
+	n := 0
+	for _, a := range cs.Actions() {
+		if a.GetVerb() == "delete" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d deletions, want the operator's one", n)
 	}
 }
