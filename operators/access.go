@@ -2,6 +2,7 @@ package operators
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"sort"
@@ -241,4 +242,52 @@ func quote(v string) string {
 		return v
 	}
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(v) + "'"
+}
+
+// SweepGrace is how long SweepRun leaves an operator to remove the
+// Services it made for a deleted cluster before removing them itself.
+const SweepGrace = 60 * time.Second
+
+// SweepRun waits up to grace for the Services labelled with runID in
+// namespace (an operator's children, which inherit the label) to go, then
+// deletes those left. The operator's own objects (labelled
+// OperatorLabel) are never touched. It returns what it had to delete.
+func SweepRun(ctx context.Context, kc *kube.Client, namespace, runID string, grace time.Duration) ([]string, error) {
+	sel := metav1.ListOptions{LabelSelector: RunIDLabel + "=" + runID + "," + "!" + OperatorLabel}
+	left := func(ctx context.Context) ([]string, error) {
+		var out []string
+		svcs, err := kc.CS.CoreV1().Services(namespace).List(ctx, sel)
+		if err != nil {
+			return nil, fmt.Errorf("listing services of run %s in %s: %w", runID, namespace, err)
+		}
+		for _, s := range svcs.Items {
+			out = append(out, "service/"+s.Name)
+		}
+		return out, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, grace)
+	err := kube.Poll(wctx, time.Second, "objects of run "+runID+" in "+namespace+" gone", func(ctx context.Context) (bool, string, error) {
+		l, err := left(ctx)
+		if err != nil {
+			return false, err.Error(), nil
+		}
+		return len(l) == 0, strings.Join(l, ", "), nil
+	})
+	cancel()
+	if err == nil || ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	l, err := left(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, o := range l {
+		_, name, _ := strings.Cut(o, "/")
+		err := kc.CS.CoreV1().Services(namespace).Delete(ctx, name, metav1.DeleteOptions{})
+		if err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting %s in %s: %w", o, namespace, err))
+		}
+	}
+	return l, errors.Join(errs...)
 }

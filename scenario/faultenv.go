@@ -88,11 +88,21 @@ func PrepareFaults(ctx context.Context, o FaultEnvOptions) (faults.Env, func(con
 			return env, none, err
 		}
 	}
+	// On a cluster pgchaos did not create, the agent itself refuses pods
+	// of namespaces (and nodes) not labelled pgchaos.io/allow-chaos=true.
+	guard := ""
+	if o.Kind == "" {
+		guard = operators.AllowChaosLabel
+	}
 	t := time.Now()
-	if err := agent.Install(ctx, o.Kube, img, o.RunID); err != nil {
+	if err := agent.Install(ctx, o.Kube, img, o.RunID, guard); err != nil {
 		return env, none, err
 	}
-	say(fmt.Sprintf("node agent %s running on every node (%s)", img, time.Since(t).Round(time.Second)))
+	guarded := ""
+	if guard != "" {
+		guarded = ", acting only on namespaces and nodes labelled " + guard + "=true"
+	}
+	say(fmt.Sprintf("node agent %s running on every node (%s)%s", img, time.Since(t).Round(time.Second), guarded))
 	env.Agent = &agent.Client{Kube: o.Kube}
 	return env, func(ctx context.Context) {
 		if err := agent.Uninstall(ctx, o.Kube); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -64,8 +65,18 @@ func Provision(ctx context.Context, o ProvisionOptions) (*Provisioned, func(cont
 			ex = nil
 		}
 		if created {
-			errs = append(errs, o.Operator.Delete(ctx, o.Spec.Ref))
+			err := o.Operator.Delete(ctx, o.Spec.Ref)
+			errs = append(errs, err)
 			created = false
+			if err == nil && o.Spec.RunID != "" {
+				// An operator slow to remove the Services it made must not
+				// leave the run's objects behind.
+				swept, err := operators.SweepRun(ctx, o.Kube, o.Spec.Ref.Namespace, o.Spec.RunID, operators.SweepGrace)
+				if len(swept) > 0 && o.Progress != nil {
+					o.Progress(fmt.Sprintf("the operator left %s of %s after %s: deleted by pgchaos", strings.Join(swept, ", "), o.Spec.Ref, operators.SweepGrace))
+				}
+				errs = append(errs, err)
+			}
 		}
 		return errors.Join(errs...)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/spf13/cobra"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // newAgentCmd is `pgchaos agent`: the node agent's side (run in the agent
@@ -86,7 +88,15 @@ switch) and everything it holds when it stops.`,
 			if err != nil {
 				return usageErr("agent apply: %v", err)
 			}
-			done, err := exe().Apply(cmd.Context(), a)
+			e := exe()
+			if label := os.Getenv(agent.GuardEnv); label != "" {
+				cs, err := inClusterClient()
+				if err != nil {
+					return fmt.Errorf("agent apply: the guard (%s=%s) needs the API server: %w", agent.GuardEnv, label, err)
+				}
+				e.Check = agent.Guard{CS: cs, Label: label}.Check
+			}
+			done, err := e.Apply(cmd.Context(), a)
 			if err != nil {
 				return fmt.Errorf("agent apply: %w", err)
 			}
@@ -168,4 +178,14 @@ switch) and everything it holds when it stops.`,
 
 	cmd.AddCommand(run, watchdog, apply, revert, list, nsexec)
 	return cmd
+}
+
+// inClusterClient is a client with the pod's service account.
+func inClusterClient() (kubernetes.Interface, error) {
+	cfg, err := rest.InClusterConfig()
+	if err != nil {
+		return nil, err
+	}
+	cfg.Timeout = 20 * time.Second
+	return kubernetes.NewForConfig(cfg)
 }

@@ -30,6 +30,9 @@ type Executor struct {
 	Now func() time.Time
 	// Log receives one line per applied or reverted action; nil discards.
 	Log func(string)
+	// Check, when set, may refuse an action before anything is recorded
+	// or done (Guard.Check); reverting is never refused.
+	Check func(context.Context, Action) error
 
 	mu sync.Mutex
 }
@@ -80,6 +83,11 @@ func (e *Executor) Apply(ctx context.Context, a Action) (Action, error) {
 	}
 	if a.Expired(e.now()) {
 		return a, fmt.Errorf("action %s: deadline %s has already passed", a.ID, a.Deadline.Format(time.RFC3339))
+	}
+	if e.Check != nil {
+		if err := e.Check(ctx, a); err != nil {
+			return a, err
+		}
 	}
 	unlock, err := e.lock()
 	if err != nil {

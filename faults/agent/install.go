@@ -13,6 +13,7 @@ import (
 	"github.com/pgchaos/pgchaos/operators/kube"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -30,9 +31,15 @@ const (
 
 // DaemonSet is the node agent: privileged, in the host's pid and network
 // namespaces (so a partition of a pod never cuts the agent off), on every
-// node whatever its taints, labelled with the run id.
-func DaemonSet(image, runID string) *appsv1.DaemonSet {
+// node whatever its taints, labelled with the run id, with its own service
+// account. A non-empty guard is the label (operators.AllowChaosLabel) its
+// Guard checks before every action: set on clusters pgchaos did not create.
+func DaemonSet(image, runID, guard string) *appsv1.DaemonSet {
 	labels := map[string]string{appLabel: Name, operators.RunIDLabel: runID}
+	var env []corev1.EnvVar
+	if guard != "" {
+		env = []corev1.EnvVar{{Name: GuardEnv, Value: guard}}
+	}
 	return &appsv1.DaemonSet{
 		ObjectMeta: metav1.ObjectMeta{Name: Name, Namespace: Namespace, Labels: labels},
 		Spec: appsv1.DaemonSetSpec{
@@ -40,10 +47,11 @@ func DaemonSet(image, runID string) *appsv1.DaemonSet {
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
-					HostPID:     true,
-					HostNetwork: true,
-					DNSPolicy:   corev1.DNSClusterFirstWithHostNet,
-					Tolerations: []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
+					ServiceAccountName: Name,
+					HostPID:            true,
+					HostNetwork:        true,
+					DNSPolicy:          corev1.DNSClusterFirstWithHostNet,
+					Tolerations:        []corev1.Toleration{{Operator: corev1.TolerationOpExists}},
 					// Time to revert every fault on the way out.
 					TerminationGracePeriodSeconds: ptr.To[int64](60),
 					Containers: []corev1.Container{{
@@ -51,6 +59,7 @@ func DaemonSet(image, runID string) *appsv1.DaemonSet {
 						Image:           image,
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Command:         []string{"/usr/local/bin/pgchaos", "agent", "run", "--state", StateDir},
+						Env:             env,
 						SecurityContext: &corev1.SecurityContext{Privileged: ptr.To(true)},
 						VolumeMounts: []corev1.VolumeMount{{Name: "state", MountPath: StateDir},
 							{Name: "iofs-run", MountPath: iofs.NodeRunDir}},
@@ -68,13 +77,18 @@ func DaemonSet(image, runID string) *appsv1.DaemonSet {
 	}
 }
 
-// Install creates (or replaces) the agent DaemonSet and waits until an agent
-// runs on every schedulable node.
-func Install(ctx context.Context, kc *kube.Client, image, runID string) error {
+// Install creates (or replaces) the agent DaemonSet, its service account
+// and what that account may read (pods, namespaces, nodes: the guard's
+// questions), and waits until an agent runs on every schedulable node.
+// guard is DaemonSet's.
+func Install(ctx context.Context, kc *kube.Client, image, runID, guard string) error {
 	if err := kc.EnsureNamespace(ctx, Namespace, map[string]string{operators.OperatorLabel: "pgchaos-agent"}); err != nil {
 		return fmt.Errorf("installing the node agent: %w", err)
 	}
-	ds := DaemonSet(image, runID)
+	if err := installAccount(ctx, kc, runID); err != nil {
+		return fmt.Errorf("installing the node agent: %w", err)
+	}
+	ds := DaemonSet(image, runID, guard)
 	dsc := kc.CS.AppsV1().DaemonSets(Namespace)
 	cur, err := dsc.Get(ctx, Name, metav1.GetOptions{})
 	switch {
@@ -109,13 +123,66 @@ func Uninstall(ctx context.Context, kc *kube.Client) error {
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting daemonset %s/%s: %w", Namespace, Name, err)
 	}
-	return kube.Poll(ctx, time.Second, "node agent pods gone", func(ctx context.Context) (bool, string, error) {
+	if err := kube.Poll(ctx, time.Second, "node agent pods gone", func(ctx context.Context) (bool, string, error) {
 		l, err := kc.CS.CoreV1().Pods(Namespace).List(ctx, metav1.ListOptions{LabelSelector: appLabel + "=" + Name})
 		if err != nil {
 			return false, err.Error(), nil
 		}
 		return len(l.Items) == 0, fmt.Sprintf("%d agent pods left", len(l.Items)), nil
-	})
+	}); err != nil {
+		return err
+	}
+	return uninstallAccount(ctx, kc)
+}
+
+// installAccount creates (or updates) the agent's ServiceAccount, a
+// ClusterRole reading pods, namespaces and nodes, and its binding.
+func installAccount(ctx context.Context, kc *kube.Client, runID string) error {
+	labels := map[string]string{appLabel: Name, operators.RunIDLabel: runID}
+	meta := metav1.ObjectMeta{Name: Name, Labels: labels}
+	sa := &corev1.ServiceAccount{ObjectMeta: meta}
+	sa.Namespace = Namespace
+	if _, err := kc.CS.CoreV1().ServiceAccounts(Namespace).Create(ctx, sa, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating serviceaccount %s/%s: %w", Namespace, Name, err)
+	}
+	role := &rbacv1.ClusterRole{ObjectMeta: meta, Rules: []rbacv1.PolicyRule{
+		{APIGroups: []string{""}, Resources: []string{"pods", "namespaces", "nodes"}, Verbs: []string{"get"}},
+	}}
+	rc := kc.CS.RbacV1().ClusterRoles()
+	if _, err := rc.Create(ctx, role, metav1.CreateOptions{}); apierrors.IsAlreadyExists(err) {
+		cur, gerr := rc.Get(ctx, Name, metav1.GetOptions{})
+		if gerr != nil {
+			return fmt.Errorf("reading clusterrole %s: %w", Name, gerr)
+		}
+		cur.Rules = role.Rules
+		if _, err := rc.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("updating clusterrole %s: %w", Name, err)
+		}
+	} else if err != nil {
+		return fmt.Errorf("creating clusterrole %s: %w", Name, err)
+	}
+	bind := &rbacv1.ClusterRoleBinding{ObjectMeta: meta,
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: Name},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: Name, Namespace: Namespace}}}
+	if _, err := kc.CS.RbacV1().ClusterRoleBindings().Create(ctx, bind, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating clusterrolebinding %s: %w", Name, err)
+	}
+	return nil
+}
+
+// uninstallAccount deletes what installAccount created; absent is fine.
+func uninstallAccount(ctx context.Context, kc *kube.Client) error {
+	var errs []error
+	if err := kc.CS.RbacV1().ClusterRoleBindings().Delete(ctx, Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		errs = append(errs, fmt.Errorf("deleting clusterrolebinding %s: %w", Name, err))
+	}
+	if err := kc.CS.RbacV1().ClusterRoles().Delete(ctx, Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		errs = append(errs, fmt.Errorf("deleting clusterrole %s: %w", Name, err))
+	}
+	if err := kc.CS.CoreV1().ServiceAccounts(Namespace).Delete(ctx, Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		errs = append(errs, fmt.Errorf("deleting serviceaccount %s/%s: %w", Namespace, Name, err))
+	}
+	return errors.Join(errs...)
 }
 
 // Installed reports whether the agent DaemonSet exists, and why not.
