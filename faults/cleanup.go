@@ -48,6 +48,9 @@ func Cleanup(ctx context.Context, kc *kube.Client, host *Host, runID string, ope
 	ds, err := kc.CS.AppsV1().DaemonSets(agent.Namespace).Get(ctx, agent.Name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
+		// No agent: its service account and role, if a kill left them
+		// between their creation and the DaemonSet's, belong to no one.
+		errs = append(errs, agent.Uninstall(ctx, kc))
 	case err != nil:
 		errs = append(errs, fmt.Errorf("reading the node agent: %w", err))
 	case runID == "" || ds.Labels[operators.RunIDLabel] == runID:
