@@ -282,3 +282,54 @@ func TestViewKeys(t *testing.T) {
 		t.Fatal("the end does not quit")
 	}
 }
+
+// neverReady is the testbed as a cluster that never becomes ready again
+// (an operator that does not heal): WaitReady blocks until cancelled.
+type neverReady struct{ bedcluster.Cluster }
+
+func (neverReady) WaitReady(ctx context.Context) error { <-ctx.Done(); return ctx.Err() }
+
+// After an abort, the wait for a settled cluster (up to a minute) ends as
+// soon as SkipWait is ready (a second Ctrl-C), and the final read still
+// happens.
+func TestGameDayAbortSkipWait(t *testing.T) {
+	tb, spec, final := startBed(t)
+	plan := &Plan{Format: PlanFormat, Name: "t", CoolDown: Duration(time.Minute), ReadyTimeout: Duration(10 * time.Second), Steps: []Step{
+		{At: Duration(time.Minute), Note: "never reached"},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	skip := make(chan struct{})
+	var mu sync.Mutex
+	var said []string
+	go func() {
+		time.Sleep(2 * time.Second)
+		cancel()
+		time.Sleep(2 * time.Second)
+		close(skip)
+	}()
+	start := time.Now()
+	out, err := Run(ctx, Options{Plan: plan, Spec: spec, Cluster: neverReady{bedcluster.Cluster{TB: tb}}, Final: final,
+		Control:  Control{SkipWait: skip},
+		Progress: func(l string) { mu.Lock(); said = append(said, l); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	took := time.Since(start)
+	mu.Lock()
+	log := strings.Join(said, "\n")
+	mu.Unlock()
+	if !out.Aborted || !strings.Contains(log, "not waiting any longer") {
+		t.Fatalf("outcome %+v; progress:\n%s", out, log)
+	}
+	// Without the skip the wait alone lasts abortSettle (a minute).
+	if took >= abortSettle {
+		t.Fatalf("Run took %s: the skip did not end the wait", took)
+	}
+	tr, err := history.Load(spec.Out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.Final == nil {
+		t.Fatal("no final read after the skipped wait")
+	}
+}

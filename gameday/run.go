@@ -32,6 +32,9 @@ type Control struct {
 	Continue <-chan struct{}
 	// Notes are written on the timeline as they come.
 	Notes <-chan string
+	// SkipWait, once ready, ends the bounded wait for a settled cluster
+	// after an abort (a second Ctrl-C): the final read goes ahead at once.
+	SkipWait <-chan struct{}
 }
 
 // Options configure Run.
@@ -155,6 +158,16 @@ func Run(ctx context.Context, o Options) (out Outcome, err error) {
 			// to have a primary again, so the final read can decide.
 			say(fmt.Sprintf("waiting up to %s for the cluster to be ready before the final read", abortSettle))
 			wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abortSettle)
+			if o.Control.SkipWait != nil {
+				go func() {
+					select {
+					case <-o.Control.SkipWait:
+						say("not waiting any longer: final read now")
+						cancel()
+					case <-wctx.Done():
+					}
+				}()
+			}
 			if werr := scenario.WaitSettled(wctx, o.Cluster, settle); werr != nil {
 				say("cluster not ready: " + werr.Error())
 			}

@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -163,10 +166,31 @@ func runGameday(cmd *cobra.Command, f runFlags, g gamedayFlags) error {
 		p.line("metrics on http://" + addr + "/metrics")
 	}
 	cont, notes := make(chan struct{}, 1), make(chan string, 16)
+	// The first Ctrl-C aborts (main's context); a second one (or a second
+	// a in plain mode) skips the wait for a settled cluster.
+	skip := make(chan struct{})
+	var skipOnce sync.Once
+	skipWait := func() { skipOnce.Do(func() { close(skip) }) }
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-sigs:
+				if n++; n >= 2 {
+					skipWait()
+				}
+			case <-skip:
+				return
+			}
+		}
+	}()
 	opts := gameday.Options{Plan: plan, Kube: kc, Cluster: prov.Cluster, Env: fenv, Final: prov.Final,
 		Spec: scenario.Spec{Out: f.out, Seed: f.seed, Monitor: prov.Monitor, Command: commandLine(cmd), Version: version,
 			Workload: workload.Config{DSN: prov.ReadWriteDSN, Clients: f.clients, Rate: f.rate, OpTimeout: 5 * time.Second}},
-		Control: gameday.Control{Continue: cont, Notes: notes}}
+		Control: gameday.Control{Continue: cont, Notes: notes, SkipWait: skip}}
 	var out gameday.Outcome
 	var runErr error
 	tui := !g.noTUI && readerIsTerminal(cmd.InOrStdin()) && isTerminal(cmd.OutOrStdout())
@@ -192,7 +216,15 @@ func runGameday(cmd *cobra.Command, f runFlags, g gamedayFlags) error {
 	} else {
 		opts.Live = metrics.Observe
 		opts.Progress = p.line
-		go readControls(gctx, cmd.InOrStdin(), cont, notes, abort)
+		// Read beyond the abort (a second a skips the wait); stops on return.
+		rctx, stopReading := context.WithCancel(context.WithoutCancel(ctx))
+		defer stopReading()
+		go readControls(rctx, cmd.InOrStdin(), cont, notes, func() {
+			if gctx.Err() != nil {
+				skipWait()
+			}
+			abort()
+		})
 		out, runErr = gameday.Run(gctx, opts)
 	}
 	if runErr != nil {
