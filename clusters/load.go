@@ -21,6 +21,9 @@ func LoadIntoKind(ctx context.Context, kindCluster string, images ...string) err
 		return fmt.Errorf("kind cluster %s has no running node", kindCluster)
 	}
 	for _, img := range images {
+		if img == "" {
+			continue
+		}
 		var missing []string
 		for _, n := range nodes {
 			have, _ := dockerOut(ctx, nil, "exec", n, "ctr", "-n", "k8s.io", "images", "ls", "-q", "name=="+qualified(img))

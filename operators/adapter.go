@@ -73,6 +73,19 @@ type Images struct {
 	Operator string
 	// Postgres is the PostgreSQL image of the clusters.
 	Postgres string
+	// Extra are further images the clusters run (a target's proxy).
+	Extra []string
+}
+
+// All lists the non-empty images, to load into a cluster.
+func (i Images) All() []string {
+	var out []string
+	for _, s := range append([]string{i.Operator, i.Postgres}, i.Extra...) {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Options configure Adapter.New.

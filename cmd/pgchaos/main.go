@@ -96,6 +96,6 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	for _, a := range registry.All() {
 		images.AddCommand(newOperatorImagesCmd(a))
 	}
-	root.AddCommand(newOperatorsCmd(), newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCertifyCmd(), newProfileCmd(), newGamedayCmd(), newCleanupCmd(), newReportCmd(), newAgentCmd(), newFaultsCmd(), newIOFSCmd(), newLatencyCmd())
+	root.AddCommand(newOperatorsCmd(), newWorkloadCmd(), newCheckCmd(), newSelftestCmd(), newClusterCmd(), images, newRunCmd(), newCertifyCmd(), newProfileCmd(), newTargetCmd(), newGamedayCmd(), newCleanupCmd(), newReportCmd(), newAgentCmd(), newFaultsCmd(), newIOFSCmd(), newLatencyCmd())
 	return root
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/pgchaos/pgchaos/operators"
 	"github.com/pgchaos/pgchaos/operators/kube"
 	"github.com/pgchaos/pgchaos/operators/registry"
+	"github.com/pgchaos/pgchaos/operators/target"
 	"github.com/pgchaos/pgchaos/reports"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/workload"
@@ -42,6 +44,8 @@ type runFlags struct {
 	keep, upstream, inCluster, skipInstall      bool
 	dryRun                                      bool
 	check                                       assert.Config
+	// target is a target file (--target) instead of an --operator.
+	target string
 	// plan, when set (pgchaos certify), gives each replication mode its own
 	// faults and repeat count instead of --scenario, --replication, --repeat.
 	plan map[string]modePlan
@@ -564,11 +568,12 @@ func resolveTarget(cmd *cobra.Command, f *runFlags, adapter operators.Adapter, p
 		if f.pgImage == "" {
 			f.pgImage = imgs.Postgres
 		}
-		if err := clusters.LoadIntoKind(ctx, f.kindName, f.operatorImage, f.pgImage); err != nil {
+		load := append([]string{f.operatorImage, f.pgImage}, imgs.Extra...)
+		if err := clusters.LoadIntoKind(ctx, f.kindName, load...); err != nil {
 			return nil, false, "", bad("%v", err)
 		}
 		pull = corev1.PullIfNotPresent
-		p.line(fmt.Sprintf("images ready and loaded in %s: %s, %s", time.Since(t).Round(time.Second), f.operatorImage, f.pgImage))
+		p.line(fmt.Sprintf("images ready and loaded in %s: %s", time.Since(t).Round(time.Second), strings.Join(operators.Images{Operator: f.operatorImage, Postgres: f.pgImage, Extra: imgs.Extra}.All(), ", ")))
 	}
 
 	if pull == "" && f.pgImage != "" {
@@ -581,8 +586,31 @@ func resolveTarget(cmd *cobra.Command, f *runFlags, adapter operators.Adapter, p
 // version (the adapter's default when none is given); the error names
 // the flag at fault.
 func chooseAdapter(f *runFlags) (operators.Adapter, error) {
+	if f.target != "" {
+		if f.operator != "" {
+			return nil, errors.New("--operator and --target exclude each other: a target file describes its own stack")
+		}
+		t, err := target.Load(f.target)
+		if err != nil {
+			return nil, fmt.Errorf("--target: %w", err)
+		}
+		if _, err := registry.ByName(t.Metadata.Name); err == nil {
+			return nil, fmt.Errorf("--target: metadata.name %q is an operator adapter's name; choose another", t.Metadata.Name)
+		}
+		if t.Spec.Namespace != "" {
+			f.namespace = t.Spec.Namespace
+		}
+		a := target.NewAdapter(t)
+		if f.version == "" {
+			f.version = a.DefaultVersion()
+		}
+		if err := a.CheckVersion(f.version); err != nil {
+			return nil, fmt.Errorf("--operator-version: %w", err)
+		}
+		return a, nil
+	}
 	if f.operator == "" {
-		return nil, fmt.Errorf("--operator is required: one of %s", strings.Join(registry.Names(), ", "))
+		return nil, fmt.Errorf("--operator (one of %s) or --target FILE is required", strings.Join(registry.Names(), ", "))
 	}
 	a, err := registry.ByName(f.operator)
 	if err != nil {
@@ -603,6 +631,7 @@ func chooseAdapter(f *runFlags) (operators.Adapter, error) {
 // pgchaos did not create.
 func addTargetFlags(fl *pflag.FlagSet, f *runFlags) {
 	fl.StringVar(&f.operator, "operator", "", "operator adapter: "+strings.Join(registry.Names(), ", ")+" (see pgchaos operators)")
+	fl.StringVar(&f.target, "target", "", "a target file describing an HA stack no adapter knows (see targets/ and pgchaos target validate)")
 	fl.StringVar(&f.version, "operator-version", "", "operator version (default: the adapter's, see pgchaos operators)")
 	fl.StringVar(&f.operatorImage, "operator-image", "", "operator image (default: built offline on kind, upstream elsewhere)")
 	fl.StringVar(&f.pgImage, "postgres-image", "", "PostgreSQL image (default: built offline on kind, the operator's default elsewhere)")

@@ -281,6 +281,11 @@ func (c *Cluster) deleteResource(ctx context.Context, gvk schema.GroupVersionKin
 	return c.awaitPodsGone(ctx, grace)
 }
 
+// AwaitPodsGone waits until no instance pod is left, removing them itself
+// after DeleteGrace (see DeleteResource): for stacks whose cluster is not
+// one resource.
+func (c *Cluster) AwaitPodsGone(ctx context.Context) error { return c.awaitPodsGone(ctx, DeleteGrace) }
+
 // awaitPodsGone waits until no instance pod is left, removing them itself
 // when the operator has not within grace.
 func (c *Cluster) awaitPodsGone(ctx context.Context, grace time.Duration) error {

@@ -57,23 +57,44 @@ func BuildImages(ctx context.Context, opts operators.ImageOptions) (operators.Im
 	}); err != nil {
 		return imgs, err
 	}
+	imgs.Postgres, err = buildPostgres(ctx, b, opts)
+	return imgs, err
+}
+
+// BuildPostgresImage builds (or finds in the cache) the PostgreSQL +
+// Patroni image alone (a target's Patroni StatefulSet runs it too).
+func BuildPostgresImage(ctx context.Context, opts operators.ImageOptions) (string, error) {
+	if opts.PostgresMajor == "" {
+		opts.PostgresMajor = "15"
+	}
+	if err := imagebuild.CheckTools(PostgresBuildTools...); err != nil {
+		return "", err
+	}
+	b := imagebuild.Builder{CacheDir: opts.CacheDir, Area: "zalando", Scripts: scripts, Dir: "scripts", Progress: opts.Progress}
+	return buildPostgres(ctx, b, opts)
+}
+
+// PostgresBuildTools are what the PostgreSQL image's build runs.
+var PostgresBuildTools = []string{"docker", "debootstrap", "tar"}
+
+func buildPostgres(ctx context.Context, b imagebuild.Builder, opts operators.ImageOptions) (string, error) {
 	entry, err := scripts.ReadFile("scripts/spilo-entrypoint.py")
 	if err != nil {
-		return imgs, err
+		return "", err
 	}
 	env := map[string]string{"SUITE": DebianSuite, "MIRROR": DebianMirror, "PG_MAJOR": opts.PostgresMajor, "ENTRYPOINT_PY": "spilo-entrypoint.py"}
-	dir, key, err = b.StepFiles(ctx, "zalando-spilo", "postgres.sh", env, "", map[string][]byte{"spilo-entrypoint.py": entry})
+	dir, key, err := b.StepFiles(ctx, "zalando-spilo", "postgres.sh", env, "", map[string][]byte{"spilo-entrypoint.py": entry})
 	if err != nil {
-		return imgs, err
+		return "", err
 	}
-	imgs.Postgres = "pgchaos.local/patroni-spilo:" + opts.PostgresMajor + "-" + key[:12]
+	ref := "pgchaos.local/patroni-spilo:" + opts.PostgresMajor + "-" + key[:12]
 	bin := "/usr/lib/postgresql/" + opts.PostgresMajor + "/bin"
-	if err := b.Import(ctx, "", filepath.Join(dir, "rootfs.tar"), imgs.Postgres, []string{
+	if err := b.Import(ctx, "", filepath.Join(dir, "rootfs.tar"), ref, []string{
 		"ENV PATH=" + bin + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		"ENV LANG=en_US.utf8", "ENV PGHOST=/var/run/postgresql", "ENV HOME=/home/postgres",
 		"USER 101:103", "WORKDIR /home/postgres", `ENTRYPOINT ["/usr/local/bin/pgchaos-spilo"]`,
 	}); err != nil {
-		return imgs, err
+		return "", err
 	}
-	return imgs, nil
+	return ref, nil
 }
