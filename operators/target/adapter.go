@@ -2,6 +2,7 @@ package target
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -211,7 +212,8 @@ func (o *Operator) objects(spec operators.ClusterSpec, forDelete bool) ([]*unstr
 	return out, nil
 }
 
-// Create applies the manifests in order (the namespace first, labelled).
+// Create applies the manifests in order (the namespace first, labelled);
+// a Secret that exists already is left as it is.
 func (o *Operator) Create(ctx context.Context, spec operators.ClusterSpec) (operators.Cluster, error) {
 	switch mode := o.a.T.SyncMode(); {
 	case spec.Synchronous && mode == SyncNever:
@@ -227,6 +229,17 @@ func (o *Operator) Create(ctx context.Context, spec operators.ClusterSpec) (oper
 		return nil, err
 	}
 	for _, ob := range objs {
+		if ob.GetKind() == "Secret" && ob.GetAPIVersion() == "v1" {
+			// Credentials are created, never replaced: a cluster kept from an
+			// earlier run (--keep) has its data made with the old ones.
+			_, err := o.opts.Kube.CS.CoreV1().Secrets(ob.GetNamespace()).Get(ctx, ob.GetName(), metav1.GetOptions{})
+			if err == nil {
+				continue
+			}
+			if !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("reading secret %s of target %s: %w", kube.Name(ob), o.Name(), err)
+			}
+		}
 		if err := o.opts.Kube.Apply(ctx, ob); err != nil {
 			return nil, fmt.Errorf("creating cluster %s of target %s: %w", spec.Ref, o.Name(), err)
 		}
@@ -254,6 +267,9 @@ func (o *Operator) open(ref operators.Ref) *Cluster {
 // switchover command (the switchover faults see it), else c.
 func withSwitchover(c *Cluster) operators.Cluster {
 	if c.err == nil && c.t.Spec.Switchover != nil {
+		if len(c.t.Spec.Switchover.Candidates) > 0 {
+			return &CandidatesCluster{&SwitchCluster{c}}
+		}
 		return &SwitchCluster{c}
 	}
 	return c
@@ -419,9 +435,46 @@ func (c *SwitchCluster) Switchover(ctx context.Context, candidate string) error 
 	for _, a := range c.t.Spec.Switchover.Exec {
 		cmd = append(cmd, Expand(a, v))
 	}
-	out, stderr, err := c.kc.Exec(ctx, c.ref.Namespace, p.Pod, p.Container, cmd)
-	if err != nil {
-		return fmt.Errorf("switchover of %s to %s: %s %s: %w", c.ref, candidate, strings.TrimSpace(out), strings.TrimSpace(stderr), err)
+	if _, err := c.run(ctx, p, cmd); err != nil {
+		return fmt.Errorf("switchover of %s to %s: %w", c.ref, candidate, err)
 	}
 	return nil
+}
+
+// run runs a target's command in an instance's container; its error says
+// what the command wrote to stderr and how it ended, not the command.
+func (c *SwitchCluster) run(ctx context.Context, in operators.Instance, cmd []string) (string, error) {
+	out, stderr, err := c.kc.Exec(ctx, c.ref.Namespace, in.Pod, in.Container, cmd)
+	if err != nil {
+		if u := errors.Unwrap(err); u != nil {
+			err = u
+		}
+		return out, fmt.Errorf("%s in %s: %s (%w)", cmd[0], in.Pod, strings.TrimSpace(stderr), err)
+	}
+	return out, nil
+}
+
+// CandidatesCluster is a target's cluster whose stack accepts only some
+// replicas for a switchover (spec.switchover.candidates).
+type CandidatesCluster struct{ *SwitchCluster }
+
+var _ operators.SwitchoverCandidates = (*CandidatesCluster)(nil)
+
+// SwitchoverCandidates runs the target's candidates command in the
+// primary's container: the names it prints are the candidates.
+func (c *CandidatesCluster) SwitchoverCandidates(ctx context.Context) ([]string, error) {
+	p, err := operators.Primary(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	v := map[string]string{"name": c.ref.Name, "namespace": c.ref.Namespace, "primary": p.Name}
+	var cmd []string
+	for _, a := range c.t.Spec.Switchover.Candidates {
+		cmd = append(cmd, Expand(a, v))
+	}
+	out, err := c.run(ctx, p, cmd)
+	if err != nil {
+		return nil, fmt.Errorf("switchover candidates of %s: %w", c.ref, err)
+	}
+	return strings.Fields(out), nil
 }

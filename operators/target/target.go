@@ -130,9 +130,12 @@ type Secret struct {
 
 // Switchover requests a planned switchover by running Exec in the
 // primary's container, ${primary} and ${candidate} replaced by the
-// instances' names; exit 0 means accepted.
+// instances' names; exit 0 means accepted. Candidates, when the stack
+// accepts only some replicas (Patroni in synchronous mode: the synchronous
+// standby), runs in the primary's container and prints their names.
 type Switchover struct {
-	Exec []string `json:"exec"`
+	Exec       []string `json:"exec"`
+	Candidates []string `json:"candidates,omitempty"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`)
@@ -282,6 +285,7 @@ func (t *Target) templated() []string {
 		s.Credentials.App.Name, s.Credentials.Superuser.Name}
 	if s.Switchover != nil {
 		out = append(out, s.Switchover.Exec...)
+		out = append(out, s.Switchover.Candidates...)
 	}
 	return out
 }
