@@ -86,7 +86,11 @@ func Provision(ctx context.Context, o ProvisionOptions) (*Provisioned, func(cont
 			return nil, cleanup, err
 		}
 		out.Install = time.Since(t)
-		say(fmt.Sprintf("operator %s installed and available in %s", o.Operator.Name(), out.Install.Round(100*time.Millisecond)))
+		if n, ok := o.Operator.(interface{ NothingToInstall() bool }); ok && n.NothingToInstall() {
+			say(fmt.Sprintf("%s has no operator to install: its objects are applied with the cluster", o.Operator.Name()))
+		} else {
+			say(fmt.Sprintf("operator %s installed and available in %s", o.Operator.Name(), out.Install.Round(100*time.Millisecond)))
+		}
 	}
 	t := time.Now()
 	cl, err := o.Operator.Create(ctx, o.Spec)

@@ -138,7 +138,7 @@ func (e Env) Target(ctx context.Context, a operators.Adapter, runID string, prog
 		if err != nil {
 			return t, err
 		}
-		if err := clusters.LoadIntoKind(ictx, e.KindName, imgs.Operator, imgs.Postgres); err != nil {
+		if err := clusters.LoadIntoKind(ictx, e.KindName, imgs.All()...); err != nil {
 			return t, err
 		}
 		opImage, t.Image, t.PullPolicy = imgs.Operator, imgs.Postgres, corev1.PullIfNotPresent

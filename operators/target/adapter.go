@@ -157,6 +157,9 @@ func (o *Operator) Name() string { return o.a.Name() }
 // with the cluster.
 func (o *Operator) Install(context.Context) error { return nil }
 
+// NothingToInstall says so (scenario.Provision words its progress by it).
+func (o *Operator) NothingToInstall() bool { return true }
+
 // vars are the values of the ${...} variables for spec.
 func (o *Operator) vars(spec operators.ClusterSpec) map[string]string {
 	v := map[string]string{"name": spec.Name, "namespace": spec.Namespace, "runID": spec.RunID,

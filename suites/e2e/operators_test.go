@@ -3,6 +3,7 @@ package e2e_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -13,7 +14,6 @@ import (
 	"github.com/pgchaos/pgchaos/faults/agent"
 	"github.com/pgchaos/pgchaos/history"
 	"github.com/pgchaos/pgchaos/operators"
-	"github.com/pgchaos/pgchaos/operators/registry"
 	"github.com/pgchaos/pgchaos/scenario"
 	"github.com/pgchaos/pgchaos/suites"
 	"github.com/pgchaos/pgchaos/workload"
@@ -24,8 +24,14 @@ import (
 // One Ordered container per operator of the registry, labelled
 // operator:<name>: select one with -ginkgo.label-filter. Only the
 // containers with a selected spec set anything up (images, install).
+// The targets shipped in targets/ (PGCHAOS_TARGETS) get a container each
+// too, labelled operator:<target name>.
 var _ = func() bool {
-	for _, a := range registry.All() {
+	adapters, err := suites.Adapters(os.Getenv("PGCHAOS_TARGETS"))
+	if err != nil {
+		panic(fmt.Sprintf("suite: %v", err)) // a shipped target file is broken: fail loudly
+	}
+	for _, a := range adapters {
 		describeOperator(a)
 	}
 	return true
@@ -52,7 +58,7 @@ func describeOperator(a operators.Adapter) {
 			}
 		}, NodeTimeout(5*time.Minute))
 
-		for _, mode := range []string{faults.Async, faults.Sync} {
+		for _, mode := range suites.Modes(a) {
 			modeLabel := suites.LabelAsync
 			if mode == faults.Sync {
 				modeLabel = suites.LabelSync
