@@ -58,7 +58,28 @@ func TestBadInputWithoutServer(t *testing.T) {
 	wantBadInput(t, "no such file", "check", filepath.Join(dir, "absent"))
 	wantBadInput(t, "holds no trial", "check", dir)
 	wantBadInput(t, `unknown operator "crunchy": want one of cnpg`, "run", "--operator", "crunchy", "--out", out)
-	wantBadInput(t, "--operator is required", "run", "--out", out)
+	wantBadInput(t, "--operator (one of cnpg, zalando) or --target FILE is required", "run", "--out", out)
+	patroni := filepath.Join("..", "..", "targets", "patroni", "target.yaml")
+	wantBadInput(t, "--operator and --target exclude each other", "run", "--operator", "cnpg", "--target", patroni, "--out", out)
+	wantBadInput(t, "no such file", "run", "--target", filepath.Join(dir, "absent.yaml"), "--out", out)
+	wantBadInput(t, `describes version 3.0.2 only, not "4.0"`, "run", "--target", patroni, "--operator-version", "4.0", "--out", out)
+	badTarget := filepath.Join(dir, "badtarget.yaml")
+	tdata, err := os.ReadFile(patroni)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = os.WriteFile(badTarget, []byte(strings.Replace(string(tdata), "primary: role=master", "primary: role==master,", 1)), 0o644)
+	wantBadInput(t, "spec.instances.primary", "run", "--target", badTarget, "--out", out)
+	wantBadInput(t, "spec.instances.primary", "target", "validate", badTarget)
+	_ = os.WriteFile(filepath.Join(dir, "patroni.yaml"), []byte("apiVersion: v1\nkind: Service\nmetadata: {name: x}\n"), 0o644)
+	named := filepath.Join(dir, "named.yaml")
+	_ = os.WriteFile(named, []byte(strings.Replace(string(tdata), "name: patroni", "name: cnpg", 1)), 0o644)
+	wantBadInput(t, `metadata.name "cnpg" is an operator adapter's name`, "run", "--target", named, "--out", out)
+	_ = os.Remove(filepath.Join(dir, "patroni.yaml"))
+	wantBadInput(t, "manifest patroni.yaml", "target", "validate", named) // copied without its manifest
+	if code, stdout, stderr := runCLI(t, "target", "validate", "--static", patroni); code != 0 || !strings.Contains(stdout, "target patroni") {
+		t.Errorf("target validate --static of the shipped Patroni target: exit %d, %q %q", code, stdout, stderr)
+	}
 	wantBadInput(t, `CloudNativePG version "v1.27.1"`, "run", "--operator", "cnpg", "--operator-version", "v1.27.1", "--out", out)
 	wantBadInput(t, `unknown operator "x"`, "faults", "--operator", "x")
 	wantBadInput(t, `CloudNativePG version "2.0"`, "images", "cnpg", "--version", "2.0")
@@ -78,7 +99,7 @@ func TestBadInputWithoutServer(t *testing.T) {
 	wantBadInput(t, "no such file", "gameday", "--plan", filepath.Join(dir, "absent.yaml"), "--operator", "cnpg", "--out", out)
 	plan := filepath.Join(dir, "plan.yaml")
 	_ = os.WriteFile(plan, []byte("format: pgchaos-gameday\nname: p\nsteps: [{at: 1s, fault: primary-pod-delete}]\n"), 0o644)
-	wantBadInput(t, "--operator is required", "gameday", "--plan", plan, "--out", out)
+	wantBadInput(t, "--operator (one of cnpg, zalando) or --target FILE is required", "gameday", "--plan", plan, "--out", out)
 	wantBadInput(t, "--replication", "gameday", "--plan", plan, "--operator", "cnpg", "--replication", "both", "--out", out)
 	wantBadInput(t, "not confirmed: nothing was done", "gameday", "--plan", plan, "--operator", "cnpg", "--out", out)
 	badPlan := filepath.Join(dir, "badplan.yaml")

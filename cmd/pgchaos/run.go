@@ -180,8 +180,12 @@ func runTrial(cmd *cobra.Command, f runFlags) error {
 		"go": runtime.Version(), "os": runtime.GOOS + "/" + runtime.GOARCH, "target": targetName(f),
 	}, map[string]string{"pgchaos": version, adapter.VersionKey(): f.version, "operator_image": f.operatorImage, "postgres_image": f.pgImage})
 	results.Budgets = runBudgets(f)
-	results.Software = &reports.Software{PGChaos: version, Kubernetes: kubeVersion(kc, p), Operator: f.operator,
-		OperatorVersion: f.version, OperatorImage: orText(f.operatorImage, "the release manifest's"),
+	opImageText := orText(f.operatorImage, "the release manifest's")
+	if f.target != "" {
+		opImageText = "none (target file " + f.target + ")"
+	}
+	results.Software = &reports.Software{PGChaos: version, Kubernetes: kubeVersion(kc, p), Operator: adapter.Name(),
+		OperatorVersion: f.version, OperatorImage: opImageText,
 		PostgresImage: orText(f.pgImage, "the operator's default"), OperatorSettings: adapter.Settings(opOpts)}
 	single := len(modes) == 1 && len(chosen) == 1 && f.repeat == 1 && f.plan == nil
 	kindName := ""
@@ -273,10 +277,13 @@ func kubeVersion(kc *kube.Client, p *stepPrinter) string {
 // clusterInfo summarises the cluster of one replication mode for
 // results.json, with its PostgreSQL version asked through dsn (or, when the
 // server does not answer, read from the image tag).
-func clusterInfo(ctx context.Context, spec operators.ClusterSpec, mode, dsn string, p *stepPrinter) reports.ClusterInfo {
+func clusterInfo(ctx context.Context, spec operators.ClusterSpec, mode, syncText, dsn string, p *stepPrinter) reports.ClusterInfo {
 	ci := reports.ClusterInfo{Replication: mode, Namespace: spec.Namespace, Name: spec.Name, Instances: spec.Instances, Storage: spec.StorageSize}
 	if spec.Synchronous {
-		ci.Synchronous = "quorum ANY 1, data durability required"
+		ci.Synchronous = syncText
+		if ci.Synchronous == "" {
+			ci.Synchronous = "synchronous (the adapter does not say how)"
+		}
 	}
 	v, err := workload.ServerVersion(ctx, dsn, 10*time.Second)
 	switch {
@@ -381,7 +388,7 @@ func runMode(ctx context.Context, cmd *cobra.Command, f runFlags, p *stepPrinter
 	if err != nil {
 		return history.Undecided, bad("%v", err)
 	}
-	results.SetCluster(clusterInfo(ctx, spec, mode, prov.ReadWriteDSN, p))
+	results.SetCluster(clusterInfo(ctx, spec, mode, results.Software.OperatorSettings["synchronous"], prov.ReadWriteDSN, p))
 	worst := history.Pass
 	for _, fault := range chosen {
 		sched := f.sched

@@ -66,7 +66,7 @@ func TestRunRecordsBudgetsAndCluster(t *testing.T) {
 	var log bytes.Buffer
 	spec := operators.ClusterSpec{Ref: operators.Ref{Namespace: "ns", Name: "pg-sync"}, Instances: 3, Synchronous: true,
 		StorageSize: "1Gi", Image: "pgchaos.local/postgresql:15-0c5e5e3cc505"}
-	ci := clusterInfo(context.Background(), spec, "sync", "host=127.0.0.1 port=1 sslmode=disable", newStepPrinter(&log))
+	ci := clusterInfo(context.Background(), spec, "sync", "quorum ANY 1, data durability required", "host=127.0.0.1 port=1 sslmode=disable", newStepPrinter(&log))
 	if ci.PostgreSQL != "15 (image tag)" || ci.Instances != 3 || ci.Synchronous == "" || ci.Name != "pg-sync" {
 		t.Errorf("cluster %+v", ci)
 	}

@@ -65,5 +65,6 @@ func (Adapter) Settings(operators.Options) map[string]string {
 		"switchoverDelay":      "3600s",
 		"stopDelay":            "1800s",
 		"smartShutdownTimeout": "180s",
+		"synchronous":          "quorum ANY 1, data durability required",
 	}
 }

@@ -135,7 +135,8 @@ func (a *Adapter) ClusterKinds() []schema.GroupVersionKind { return nil }
 
 // Settings are the target's, with its synchronous mode and source.
 func (a *Adapter) Settings(operators.Options) map[string]string {
-	m := map[string]string{"target": a.Name(), "synchronous": a.T.SyncMode(), "failover_decided_by": "the stack (target file)"}
+	m := map[string]string{"target": a.Name(), "failover_decided_by": "the stack (target file)",
+		"synchronous": "as the target's manifests set it (spec.synchronous: " + a.T.SyncMode() + ")"}
 	for k, v := range a.T.Spec.Settings {
 		m[k] = v
 	}
