@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pgchaos/pgchaos/operators"
@@ -358,8 +359,12 @@ func (t *Target) GenericConfig(ref operators.Ref) generic.Config {
 	sec := func(s Secret) generic.Secret {
 		return generic.Secret{Name: x(s.Name), UserKey: s.UserKey, PasswordKey: s.PasswordKey, DatabaseKey: s.DatabaseKey, Database: s.Database}
 	}
+	primary, replica := x(s.Instances.Primary), x(s.Instances.Replica)
+	if s.Instances.RoleProbe != "" {
+		primary, replica = neverLabel, neverLabel
+	}
 	return generic.Config{
-		Ref: ref, Instances: x(s.Instances.Selector), Primary: x(s.Instances.Primary), Replica: x(s.Instances.Replica),
+		Ref: ref, Instances: x(s.Instances.Selector), Primary: primary, Replica: replica,
 		InstanceLabel: s.Instances.InstanceLabel, ReadWriteService: x(s.ReadWrite.Service), Container: s.Instances.Container,
 		Layout: layout(s.Instances), App: sec(s.Credentials.App), Superuser: sec(s.Credentials.Superuser),
 	}
@@ -401,30 +406,83 @@ func (c *Cluster) WaitReady(ctx context.Context) error {
 	return kube.Poll(ctx, time.Second, "cluster "+c.ref.String()+" ready", c.ReadyNow)
 }
 
-// ReadyNow checks readiness once.
+// ReadyNow checks readiness once: as many instances as asked for, every
+// one Ready, exactly one primary, and the read-write Service routing to
+// the primary alone, or, when it routes to no instance (a proxy such as
+// Pgpool-II), to at least one ready endpoint.
 func (c *Cluster) ReadyNow(ctx context.Context) (bool, string, error) {
 	if c.err != nil {
 		return false, "", c.err
 	}
-	if c.expect > 0 {
-		ins, err := c.Instances(ctx)
-		if err != nil {
-			return false, err.Error(), nil
-		}
-		if len(ins) != c.expect {
-			return false, fmt.Sprintf("%d of %d instances", len(ins), c.expect), nil
-		}
+	ins, err := c.Instances(ctx)
+	if err != nil {
+		return false, err.Error(), nil
 	}
-	return c.Cluster.ReadyNow(ctx)
+	if len(ins) == 0 || (c.expect > 0 && len(ins) != c.expect) {
+		return false, fmt.Sprintf("%d of %d instances", len(ins), c.expect), nil
+	}
+	names := map[string]bool{}
+	for _, in := range ins {
+		if !in.Ready {
+			return false, "pod " + in.Pod + " not Ready", nil
+		}
+		names[in.Pod] = true
+	}
+	p, err := operators.PrimaryOf(ins, c.ref)
+	if err != nil {
+		return false, err.Error(), nil
+	}
+	svc := Expand(c.t.Spec.ReadWrite.Service, map[string]string{"name": c.ref.Name, "namespace": c.ref.Namespace})
+	routes, err := routesTo(ctx, c.kc, c.ref.Namespace, svc)
+	if err != nil {
+		return false, err.Error(), nil
+	}
+	toInstances := false
+	for _, r := range routes {
+		toInstances = toInstances || names[r]
+	}
+	switch {
+	case len(routes) == 0:
+		return false, "service " + svc + " routes nowhere", nil
+	case toInstances && (len(routes) != 1 || routes[0] != p.Pod):
+		return false, fmt.Sprintf("service %s routes to %s, not to the primary %s alone", svc, strings.Join(routes, ", "), p.Pod), nil
+	}
+	return true, "", nil
 }
 
-// Instances lists the instances (an error for a target whose selectors
-// do not parse with this cluster's name).
+// Instances lists the instances with their roles: by label, or asked
+// with the role probe (an instance that does not answer has no role).
 func (c *Cluster) Instances(ctx context.Context) ([]operators.Instance, error) {
 	if c.err != nil {
 		return nil, c.err
 	}
-	return c.Cluster.Instances(ctx)
+	ins, err := c.Cluster.Instances(ctx)
+	if err != nil || c.t.Spec.Instances.RoleProbe == "" {
+		return ins, err
+	}
+	var wg sync.WaitGroup
+	for i := range ins {
+		ins[i].Role = operators.RoleUnknown
+		if ins[i].PodIP == "" {
+			continue
+		}
+		wg.Add(1)
+		go func(in *operators.Instance) {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			out, _, err := c.kc.Exec(pctx, c.ref.Namespace, in.Pod, in.Container, []string{"psql", "-XAtc", "select pg_is_in_recovery()"})
+			switch {
+			case err != nil:
+			case strings.TrimSpace(out) == "f":
+				in.Role = operators.RolePrimary
+			case strings.TrimSpace(out) == "t":
+				in.Role = operators.RoleReplica
+			}
+		}(&ins[i])
+	}
+	wg.Wait()
+	return ins, nil
 }
 
 // Switchover runs the target's switchover command in the primary's

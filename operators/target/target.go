@@ -21,6 +21,13 @@ const (
 	Kind       = "Target"
 )
 
+// RoleProbeSQL is the role probe that asks each instance pg_is_in_recovery().
+const RoleProbeSQL = "sql"
+
+// neverLabel selects nothing: the generic view's primary selector when
+// roles come from the probe.
+const neverLabel = "pgchaos.io/role-by-probe=primary"
+
 // Synchronous modes of a target: whether its manifests can run with
 // synchronous replication (${synchronous} is "true"), only with it, or
 // never.
@@ -92,8 +99,12 @@ type Instances struct {
 	Selector string `json:"selector"`
 	// Primary and Replica select, among them, the primary and the
 	// replicas by label (Replica empty: every instance not primary).
-	Primary string `json:"primary"`
+	Primary string `json:"primary,omitempty"`
 	Replica string `json:"replica,omitempty"`
+	// RoleProbe "sql", when no label marks the roles, asks each instance
+	// `select pg_is_in_recovery()` with psql in its container (local
+	// socket, the container's user): f is primary, t replica.
+	RoleProbe string `json:"roleProbe,omitempty"`
 	// InstanceLabel is a label unique per instance pod (empty: pods are
 	// told apart through their StatefulSet).
 	InstanceLabel string `json:"instanceLabel,omitempty"`
@@ -221,9 +232,21 @@ func (t *Target) Validate() error {
 		}
 	}
 	in := s.Instances
+	switch in.RoleProbe {
+	case "":
+		if in.Primary == "" {
+			return errors.New("spec.instances.primary is required (a label selector), or roleProbe: sql when no label marks the primary")
+		}
+	case RoleProbeSQL:
+		if in.Primary != "" || in.Replica != "" {
+			return errors.New("spec.instances: give roleProbe or the primary and replica selectors, not both")
+		}
+	default:
+		return fmt.Errorf("spec.instances.roleProbe %q: want sql (or leave it out and give the primary selector)", in.RoleProbe)
+	}
 	for _, f := range []struct{ name, sel string }{{"spec.instances.selector", in.Selector}, {"spec.instances.primary", in.Primary}, {"spec.instances.replica", in.Replica}} {
 		if f.sel == "" {
-			if f.name == "spec.instances.replica" {
+			if f.name != "spec.instances.selector" {
 				continue
 			}
 			return fmt.Errorf("%s is required (a label selector)", f.name)
@@ -300,11 +323,16 @@ func (t *Target) varNames() map[string]bool {
 	return v
 }
 
-var varRE = regexp.MustCompile(`\$\{([^}]*)\}`)
+// varRE matches ${var}, and $${...}, the escape for a literal ${...}
+// (a shell's own expansions in a manifest's script).
+var varRE = regexp.MustCompile(`\$?\$\{([^}]*)\}`)
 
 // checkVars refuses a ${...} that is not a known variable.
 func checkVars(s string, known map[string]bool) error {
 	for _, m := range varRE.FindAllStringSubmatch(s, -1) {
+		if strings.HasPrefix(m[0], "$$") {
+			continue
+		}
 		if !known[m[1]] {
 			var names []string
 			for k := range known {
@@ -327,9 +355,13 @@ func checkVars(s string, known map[string]bool) error {
 	return nil
 }
 
-// Expand replaces each ${var} of s by its value; unknown ones stay.
+// Expand replaces each ${var} of s by its value (unknown ones stay) and
+// each $${...} by ${...}.
 func Expand(s string, vars map[string]string) string {
 	return varRE.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "$$") {
+			return m[1:]
+		}
 		if v, ok := vars[m[2:len(m)-1]]; ok {
 			return v
 		}

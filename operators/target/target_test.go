@@ -18,7 +18,11 @@ import (
 
 // The Patroni target shipped in the repository loads and is valid.
 func TestShippedTargetsLoad(t *testing.T) {
-	for _, f := range []string{"../../targets/patroni/target.yaml"} {
+	wants := map[string][]string{
+		"../../targets/patroni/target.yaml": {"StatefulSet/pg-sync", "Service/pg-sync", "Secret/pg-sync-app", "Secret/pg-sync-superuser", "ConfigMap/pg-sync-config"},
+		"../../targets/repmgr/target.yaml":  {"StatefulSet/pg-sync", "Deployment/pg-sync-pgpool", "Service/pg-sync-pgpool", "Secret/pg-sync-app", "Secret/pg-sync-superuser", "ConfigMap/pg-sync-scripts"},
+	}
+	for f, want := range wants {
 		tg, err := Load(f)
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
@@ -39,16 +43,22 @@ func TestShippedTargetsLoad(t *testing.T) {
 			}
 		}
 		got := strings.Join(kinds, " ")
-		for _, want := range []string{"StatefulSet/pg-sync", "Service/pg-sync", "Secret/pg-sync-app", "Secret/pg-sync-superuser", "ConfigMap/pg-sync-config"} {
-			if !strings.Contains(got, want) {
-				t.Errorf("%s: objects %s lack %s", f, got, want)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: objects %s lack %s", f, got, w)
 			}
 		}
 		for _, o := range objs {
-			if o.GetKind() == "ConfigMap" {
+			if o.GetKind() == "ConfigMap" && o.GetName() == "pg-sync-config" {
 				cfg, _ := o.Object["data"].(map[string]any)["patroni.yml"].(string)
 				if !strings.Contains(cfg, "synchronous_mode: true") || !strings.Contains(cfg, "scope: pg-sync") {
 					t.Errorf("%s: patroni.yml not expanded: %s", f, cfg)
+				}
+			}
+			if o.GetKind() == "ConfigMap" && o.GetName() == "pg-sync-scripts" {
+				sh, _ := o.Object["data"].(map[string]any)["postgres.sh"].(string)
+				if !strings.Contains(sh, "ord=${POD_NAME##*-}") {
+					t.Errorf("%s: the script's own ${...} was not unescaped", f)
 				}
 			}
 			if o.GetKind() == "StatefulSet" {
@@ -222,4 +232,17 @@ func objs(in []runtimeObject) []runtime.Object {
 		out = append(out, o.(runtime.Object))
 	}
 	return out
+}
+
+func TestExpandEscapes(t *testing.T) {
+	got := Expand("a=${name} b=$${POD##*-} c=${nope}", map[string]string{"name": "pg"})
+	if got != "a=pg b=${POD##*-} c=${nope}" {
+		t.Errorf("Expand = %q", got)
+	}
+	if err := checkVars("x=$${POD##*-}", map[string]bool{}); err != nil {
+		t.Errorf("an escaped ${...} was refused: %v", err)
+	}
+	if err := checkVars("x=${POD}", map[string]bool{}); err == nil {
+		t.Error("an unknown variable was accepted")
+	}
 }
