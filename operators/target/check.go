@@ -71,11 +71,14 @@ func Check(ctx context.Context, kc *kube.Client, t *Target, ref operators.Ref) [
 		}
 	}
 	if len(ins) > 0 {
-		add("spec.instances.primary", len(prims) == 1, "%s marks %d instance(s) primary: %s", cfg.Primary, len(prims), orNone(prims))
-		rfield, rsel := "spec.instances.replica", cfg.Replica
+		psel, rfield, rsel := cfg.Primary, "spec.instances.replica", cfg.Replica
+		if t.Spec.Instances.RoleProbe != "" {
+			psel, rsel = "the role probe (pg_is_in_recovery)", "the role probe"
+		}
 		if rsel == "" {
 			rsel = "(every instance not primary)"
 		}
+		add("spec.instances.primary", len(prims) == 1, "%s marks %d instance(s) primary: %s", psel, len(prims), orNone(prims))
 		add(rfield, len(unknown) == 0 && len(repls) > 0, "%s marks %d replica(s): %s; neither role: %s", rsel, len(repls), orNone(repls), orNone(unknown))
 	}
 	for _, p := range pods.Items {
