@@ -122,7 +122,13 @@ func Provision(ctx context.Context, o ProvisionOptions) (*Provisioned, func(cont
 	if err != nil {
 		return nil, cleanup, err
 	}
-	out.ReadWriteDSN = operators.DSN(ex.ReadWrite, app, true, 2*time.Second)
+	// target_session_attrs=read-write, unless the endpoint is a proxy that
+	// routes writes itself and answers the check from a standby.
+	rw := true
+	if p, ok := cl.(interface{ ReadWriteSessionCheck() bool }); ok {
+		rw = p.ReadWriteSessionCheck()
+	}
+	out.ReadWriteDSN = operators.DSN(ex.ReadWrite, app, rw, 2*time.Second)
 	to := o.ConnectTimeout
 	if to <= 0 {
 		to = time.Minute

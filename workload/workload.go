@@ -234,6 +234,13 @@ func unwrapAll(err error) error {
 	}
 }
 
+// noLB begins every query the workload asks before writing on a
+// connection (who the server is, its timeline): a proxy that load-balances
+// reads (Pgpool-II) must send them where it sends writes, or the writes
+// would be credited to a standby. Pgpool-II routes a query that begins
+// with this comment to its primary; to PostgreSQL it is a comment.
+const noLB = "/*NO LOAD BALANCE*/ "
+
 // insertStmt names the prepared write on each connection.
 const insertStmt = "pgchaos_write"
 
@@ -243,7 +250,7 @@ func Identify(ctx context.Context, conn *pgx.Conn) (history.Node, error) {
 	var addr *string
 	var port *int32
 	var clusterName string
-	err := conn.QueryRow(ctx, `SELECT host(inet_server_addr()), inet_server_port(), current_setting('cluster_name')`).
+	err := conn.QueryRow(ctx, noLB+`SELECT host(inet_server_addr()), inet_server_port(), current_setting('cluster_name')`).
 		Scan(&addr, &port, &clusterName)
 	if err != nil {
 		return history.Node{}, fmt.Errorf("identifying server: %w", err)
@@ -271,10 +278,10 @@ const startedSQL = `SELECT (extract(epoch FROM pg_postmaster_start_time()) * 100
 // either is "" when it cannot be read (pg_control_system() may be
 // restricted).
 func identify(ctx context.Context, conn *pgx.Conn) (sysid, started string) {
-	if err := conn.QueryRow(ctx, `SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid); err != nil {
+	if err := conn.QueryRow(ctx, noLB+`SELECT system_identifier::text FROM pg_control_system()`).Scan(&sysid); err != nil {
 		sysid = ""
 	}
-	if err := conn.QueryRow(ctx, startedSQL).Scan(&started); err != nil {
+	if err := conn.QueryRow(ctx, noLB+startedSQL).Scan(&started); err != nil {
 		started = ""
 	}
 	return sysid, started
@@ -298,7 +305,7 @@ var errInRecovery = errors.New("server is in recovery (a standby): not writing t
 // writerTimeline returns the timeline a primary is writing, or errInRecovery.
 func writerTimeline(ctx context.Context, conn *pgx.Conn) (uint32, error) {
 	var walfile *string
-	err := conn.QueryRow(ctx, `SELECT CASE WHEN pg_is_in_recovery() THEN NULL
+	err := conn.QueryRow(ctx, noLB+`SELECT CASE WHEN pg_is_in_recovery() THEN NULL
 		ELSE pg_walfile_name(pg_current_wal_insert_lsn()) END`).Scan(&walfile)
 	if err != nil {
 		return 0, fmt.Errorf("reading the timeline: %w", err)

@@ -391,6 +391,12 @@ var _ operators.Switchover = (*SwitchCluster)(nil)
 // Ref names the cluster.
 func (c *Cluster) Ref() operators.Ref { return c.ref }
 
+// ReadWriteSessionCheck is false when the target's endpoint is asked
+// targetSessionAttrs: any (scenario.Provision reads it).
+func (c *Cluster) ReadWriteSessionCheck() bool {
+	return c.t == nil || c.t.Spec.ReadWrite.TargetSessionAttrs != "any"
+}
+
 // WaitReady waits, within the ready timeout, until the generic view is
 // ready (every instance pod Ready, one primary, the read-write Service
 // routing to it) with as many instances as were asked for.

@@ -121,6 +121,11 @@ type Instances struct {
 // ReadWrite is the Service that routes to the primary.
 type ReadWrite struct {
 	Service string `json:"service"`
+	// TargetSessionAttrs is what the workload's DSN asks of a server:
+	// read-write (the default: libpq's check that the server takes writes)
+	// or any, for a proxy that routes writes itself but may answer the
+	// check from a standby (Pgpool-II load-balancing SHOW).
+	TargetSessionAttrs string `json:"targetSessionAttrs,omitempty"`
 }
 
 // Credentials locate the app's and a superuser's credentials.
@@ -260,6 +265,11 @@ func (t *Target) Validate() error {
 	}
 	if s.ReadWrite.Service == "" {
 		return errors.New("spec.readWrite.service is required (the Service that routes to the primary)")
+	}
+	switch s.ReadWrite.TargetSessionAttrs {
+	case "", "read-write", "any":
+	default:
+		return fmt.Errorf("spec.readWrite.targetSessionAttrs %q: want read-write or any", s.ReadWrite.TargetSessionAttrs)
 	}
 	if s.Credentials.App.Name == "" {
 		return errors.New("spec.credentials.app.secret is required")
