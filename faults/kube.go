@@ -77,9 +77,22 @@ func (m podDelete) inject(ctx context.Context, env Env, h Hit) (Recover, error) 
 type postmasterKill struct{}
 
 // killScript kills the postmaster named in postmaster.pid of the
-// instance's data directory.
+// instance's data directory and waits up to 3 s for it to be gone (or a
+// zombie). It prints "killed PID" once the signal is sent (the exec may
+// then end with the container, when the postmaster's death ends it). It
+// exits 4 when the postmaster is PID 1 of the container (the kernel ignores
+// SIGKILL sent to a PID namespace's init from inside it: the crash would
+// not happen) and 5 when it survived.
 func killScript(l operators.Layout) string {
-	return `pid="$(head -n 1 ` + shQuote(l.DataDir+"/postmaster.pid") + `)" && kill -KILL "$pid" && echo "$pid"`
+	return `pid="$(head -n 1 ` + shQuote(l.DataDir+"/postmaster.pid") + `)" || exit 3
+[ "$pid" = 1 ] && { echo "the postmaster is PID 1 of its container: SIGKILL from inside is ignored" >&2; exit 4; }
+kill -KILL "$pid" || exit 3
+echo "killed $pid"
+i=0
+while [ -d "/proc/$pid" ] && ! grep -q '^[0-9]* (.*) Z' "/proc/$pid/stat" 2>/dev/null; do
+	i=$((i + 1)); [ "$i" -gt 30 ] && { echo "the postmaster $pid survived SIGKILL" >&2; exit 5; }
+	sleep 0.1
+done`
 }
 
 func (postmasterKill) scope() Scope { return ScopeCluster }
@@ -93,8 +106,10 @@ func (postmasterKill) describe(h Hit) string {
 
 func (postmasterKill) inject(ctx context.Context, env Env, h Hit) (Recover, error) {
 	t := h.Main()
-	_, stderr, err := env.Kube.Exec(ctx, env.Cluster.Ref().Namespace, t.Pod, t.Container, []string{"sh", "-c", killScript(t.Layout)})
-	if err != nil {
+	out, stderr, err := env.Kube.Exec(ctx, env.Cluster.Ref().Namespace, t.Pod, t.Container, []string{"sh", "-c", killScript(t.Layout)})
+	if err != nil && !(strings.Contains(out, "killed ") && stderr == "") {
+		// Sent, and the container ended with its postmaster: done. Otherwise
+		// the postmaster was not killed, or said why not.
 		return noRecover, fmt.Errorf("killing the postmaster of %s: %s: %w", t.Pod, strings.TrimSpace(stderr), err)
 	}
 	return noRecover, nil

@@ -2,7 +2,10 @@ package faults
 
 import (
 	"context"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -134,6 +137,29 @@ func TestScriptsFollowTheLayout(t *testing.T) {
 	k := killScript(l)
 	if !strings.Contains(k, "'/home/postgres/pgdata/pgroot/data/postmaster.pid'") || strings.Contains(k, "/var/lib/postgresql") {
 		t.Errorf("kill script %q", k)
+	}
+	// On real processes: a child killed (and reaped by its parent) is
+	// "killed"; PID 1 is refused; a process that survives is an error.
+	dir := t.TempDir()
+	lay := operators.Layout{DataDir: dir, VolumePath: dir, Port: 5432}
+	victim := exec.Command("sleep", "60")
+	if err := victim.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = victim.Wait() }() // the parent reaps, as a container's init does
+	_ = os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte(strconv.Itoa(victim.Process.Pid)+"\n"), 0o600)
+	if out, err := exec.Command("sh", "-c", killScript(lay)).CombinedOutput(); err != nil || !strings.Contains(string(out), "killed") {
+		t.Errorf("killing a child: %q, %v", out, err)
+	}
+	_ = os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte("1\n"), 0o600)
+	if out, err := exec.Command("sh", "-c", killScript(lay)).CombinedOutput(); err == nil || !strings.Contains(string(out), "PID 1 of its container") {
+		t.Errorf("PID 1 not refused: %q, %v", out, err)
+	}
+	// A process that ignores the kill: a pid the script may not signal is
+	// refused by kill (exit 3), never reported killed.
+	_ = os.WriteFile(filepath.Join(dir, "postmaster.pid"), []byte("999999999\n"), 0o600)
+	if out, err := exec.Command("sh", "-c", killScript(lay)).CombinedOutput(); err == nil || strings.Contains(string(out), "killed") {
+		t.Errorf("a pid that does not exist reported killed: %q, %v", out, err)
 	}
 	odd := operators.Layout{DataDir: "/data/it's here", VolumePath: "/data", Port: 5432}
 	out, err := exec.Command("sh", "-c", "printf %s "+shQuote(odd.DataDir)).Output()
