@@ -119,6 +119,16 @@ func Check(ctx context.Context, kc *kube.Client, t *Target, ref operators.Ref) [
 		case primary == nil:
 			add("spec.readWrite.service", len(routes) > 0, "service %s (%s, type %s) routes to %s; no primary to compare", svc.Name, how, svc.Spec.Type, orNone(routes))
 		default:
+			toInstance := false
+			for _, r := range routes {
+				for _, p := range pods.Items {
+					toInstance = toInstance || r == p.Name
+				}
+			}
+			if !toInstance && len(routes) > 0 {
+				add("spec.readWrite.service", true, "service %s (%s, type %s) routes to %s: a proxy, not an instance (the primary is %s)", svc.Name, how, svc.Spec.Type, orNone(routes), primary.Pod)
+				break
+			}
 			ok := len(routes) == 1 && routes[0] == primary.Pod
 			add("spec.readWrite.service", ok, "service %s (%s, type %s) routes to %s; the primary is %s", svc.Name, how, svc.Spec.Type, orNone(routes), primary.Pod)
 		}

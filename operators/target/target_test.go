@@ -222,6 +222,15 @@ func TestCheckFieldByField(t *testing.T) {
 	if rw := m["spec.readWrite.service"]; len(rw) == 0 || rw[0].OK || !strings.Contains(rw[0].Found, "the primary is pg-0") {
 		t.Errorf("a Service routing to a replica: %+v", rw)
 	}
+	// Routing to no instance at all is a proxy (Pgpool-II): fine.
+	world[4] = &discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Namespace: "db", Name: "pg-rw-x", Labels: map[string]string{"kubernetes.io/service-name": "pg-rw"}},
+		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready2},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "pgpool-1"}}}}
+	kc = kube.NewFake(fake.NewSimpleClientset(objs(world)...), nil)
+	m = findings(Check(context.Background(), kc, tg, ref))
+	if rw := m["spec.readWrite.service"]; len(rw) == 0 || !rw[0].OK || !strings.Contains(rw[0].Found, "a proxy") {
+		t.Errorf("a Service routing to a proxy: %+v", rw)
+	}
 }
 
 type runtimeObject = interface{ GetName() string }
