@@ -44,16 +44,7 @@ var _ = Describe("pgchaos keeps to its blast radius on a foreign cluster", Label
 		Expect(err).NotTo(HaveOccurred())
 		opImage, pgImage = imgs.Operator, imgs.Postgres
 		Expect(clusters.LoadIntoKind(ctx, env.KindName, opImage, pgImage)).To(Succeed())
-		Expect(kc.EnsureNamespace(ctx, labelled, map[string]string{operators.AllowChaosLabel: "true"})).To(Succeed())
-		Expect(kc.EnsureNamespace(ctx, unlabelled, nil)).To(Succeed())
-		DeferCleanup(func(ctx SpecContext) {
-			for _, ns := range []string{labelled, unlabelled} {
-				err := kc.CS.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-				if err != nil && !apierrors.IsNotFound(err) {
-					GinkgoWriter.Println("deleting namespace " + ns + ": " + err.Error())
-				}
-			}
-		}, NodeTimeout(time.Minute))
+		foreignNamespaces(ctx, kc, labelled, unlabelled)
 	}, NodeTimeout(25*time.Minute))
 
 	// run runs pgchaos against the kind cluster as a foreign one and
@@ -151,16 +142,7 @@ var _ = Describe("the node agent on a foreign cluster", Label(suites.LabelBlastR
 		imgs, err := a.BuildImages(ctx, operators.ImageOptions{CacheDir: env.CacheDir})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(clusters.LoadIntoKind(ctx, env.KindName, imgs.Postgres)).To(Succeed())
-		Expect(kc.EnsureNamespace(ctx, labelled, map[string]string{operators.AllowChaosLabel: "true"})).To(Succeed())
-		Expect(kc.EnsureNamespace(ctx, unlabelled, nil)).To(Succeed())
-		DeferCleanup(func(ctx SpecContext) {
-			for _, ns := range []string{labelled, unlabelled} {
-				err := kc.CS.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
-				if err != nil && !apierrors.IsNotFound(err) {
-					GinkgoWriter.Println("deleting namespace " + ns + ": " + err.Error())
-				}
-			}
-		}, NodeTimeout(time.Minute))
+		foreignNamespaces(ctx, kc, labelled, unlabelled)
 		By("installing the node agent with its guard on " + operators.AllowChaosLabel)
 		Expect(agent.Install(ctx, kc, img, "agentguard", operators.AllowChaosLabel)).To(Succeed())
 		DeferCleanup(func(ctx SpecContext) {
@@ -209,3 +191,19 @@ var _ = Describe("the node agent on a foreign cluster", Label(suites.LabelBlastR
 		Expect(ac.Revert(ctx, p.Spec.NodeName, "guard-allowed")).To(Succeed())
 	}, SpecTimeout(3*time.Minute))
 })
+
+// foreignNamespaces creates a namespace labelled pgchaos.io/allow-chaos=true
+// and one not labelled, both deleted when the container ends.
+func foreignNamespaces(ctx context.Context, kc *kube.Client, labelled, unlabelled string) {
+	GinkgoHelper()
+	Expect(kc.EnsureNamespace(ctx, labelled, map[string]string{operators.AllowChaosLabel: "true"})).To(Succeed())
+	Expect(kc.EnsureNamespace(ctx, unlabelled, nil)).To(Succeed())
+	DeferCleanup(func(ctx SpecContext) {
+		for _, ns := range []string{labelled, unlabelled} {
+			err := kc.CS.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{})
+			if err != nil && !apierrors.IsNotFound(err) {
+				GinkgoWriter.Println("deleting namespace " + ns + ": " + err.Error())
+			}
+		}
+	}, NodeTimeout(time.Minute))
+}
